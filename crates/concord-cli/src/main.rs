@@ -1,0 +1,126 @@
+//! `concord`: the command line over concord-api.
+//!
+//! Every subcommand opens the workspace (`--workspace DIR`, or `CONCORD_WORKSPACE`,
+//! or the OS data directory) and calls one method of [`concord_api::Workspace`],
+//! so the CLI, the desktop app and the tests share their behaviour. Errors go to
+//! stderr as `error[code]: message` with a non-zero exit status.
+
+use clap::{Args, Parser, Subcommand};
+use concord_api::json::AuditFilter;
+use concord_api::{ApiError, ErrorCode, Workspace};
+use concord_core::SystemClock;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Concord keeps a small business's CRM, online shop and accounting books in agreement.
+///
+/// It syncs customers, orders, invoices, credit notes and payments from HubSpot,
+/// Shopify, Xero and QuickBooks Online into a local workspace, finds where they
+/// disagree, and pushes the bookkeeper's chosen fixes back safely.
+#[derive(Debug, Parser)]
+#[command(name = "concord", version, propagate_version = true)]
+struct Cli {
+    /// The workspace folder (default: the OS data directory's "Concord").
+    #[arg(long, global = true, env = "CONCORD_WORKSPACE", value_name = "DIR")]
+    workspace: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create the workspace folder and its database, or check an existing one.
+    ///
+    /// Safe to run again: an existing workspace is opened and migrated to this
+    /// version's schema, and nothing in it is changed otherwise.
+    Init,
+    /// Inspect the audit log, the append-only record of everything Concord did.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check the audit log's hash chain; exits 1 and names the entry when a row was edited or deleted.
+    Verify,
+    /// Print audit entries, newest first.
+    Log(LogArgs),
+}
+
+#[derive(Debug, Args)]
+struct LogArgs {
+    /// Only entries containing this text (case-insensitive) in actor, action, subject or detail.
+    #[arg(long)]
+    grep: Option<String>,
+    /// At most this many entries.
+    #[arg(long, default_value_t = 50)]
+    limit: u32,
+    /// Print JSON lines instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error[{}]: {}", code_name(err.code), err.message);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn code_name(code: ErrorCode) -> String {
+    serde_json::to_value(code).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_else(|| format!("{code:?}"))
+}
+
+fn run(cli: Cli) -> Result<ExitCode, ApiError> {
+    let dir = match cli.workspace {
+        Some(dir) => dir,
+        None => concord_api::workspace::default_dir()?,
+    };
+    let clock = Arc::new(SystemClock);
+    match cli.command {
+        Command::Init => {
+            let ws = Workspace::init(&dir, clock, "cli")?;
+            let info = ws.app_info()?;
+            println!("workspace ready: {} (schema {}, {} audit entries)", info.workspace, info.schema_version, info.audit_entries);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let ws = Workspace::open(&dir, clock, "cli")?;
+            let v = ws.audit_verify()?;
+            match v.fault {
+                None => {
+                    println!("audit chain verified: {} entries intact", v.rows_checked);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Some(f) => {
+                    eprintln!(
+                        "error[{}]: audit chain broken at entry {}: {} ({} entries verified before it)",
+                        code_name(ErrorCode::AuditChainBroken),
+                        f.row_id,
+                        f.reason,
+                        v.rows_checked
+                    );
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        Command::Audit(AuditCommand::Log(args)) => {
+            let ws = Workspace::open(&dir, clock, "cli")?;
+            let entries = ws.audit_entries(&AuditFilter { text: args.grep, limit: args.limit, before_id: None })?;
+            for e in entries {
+                if args.json {
+                    println!("{}", serde_json::to_string(&e).map_err(|err| ApiError::new(ErrorCode::Internal, err.to_string()))?);
+                } else {
+                    println!("{:>6}  {}  {:<8} {:<24} {}", e.id, e.at, e.actor, e.action, e.subject);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

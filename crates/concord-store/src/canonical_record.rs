@@ -1,0 +1,23 @@
+//! The `canonical_records` table: provider records mapped onto Concord's own model.
+//!
+//! Each row is one party, sales document or payment as Concord understands it,
+//! derived from exactly one raw record; matching and reconciliation read only
+//! this table, never provider payloads. Amounts inside `data` are decimal
+//! strings, never binary floating point.
+
+pub(crate) const SCHEMA_V1: &str = "
+CREATE TABLE canonical_records (
+    id            INTEGER PRIMARY KEY,
+    connection_id INTEGER NOT NULL,
+    object        TEXT NOT NULL,
+    external_id   TEXT NOT NULL,
+    kind          TEXT NOT NULL CHECK (kind IN ('party','sales_document','payment')),
+    data          TEXT NOT NULL CHECK (json_valid(data)),
+    source_updated_at TEXT,
+    mapped_at     TEXT NOT NULL,
+    UNIQUE (connection_id, object, external_id),
+    FOREIGN KEY (connection_id, object, external_id)
+        REFERENCES raw_records (connection_id, object, external_id) ON DELETE CASCADE
+);
+CREATE INDEX canonical_records_kind ON canonical_records (kind);
+";

@@ -1,0 +1,142 @@
+//! Concord's local store: one SQLite file per workspace.
+//!
+//! [`Store`] opens the database with the settings Concord relies on (WAL,
+//! foreign keys on, a busy timeout, `synchronous=NORMAL`) and brings its schema
+//! up to date with the forward-only migrations in [`migration`]. Each table has
+//! its own module holding its part of the schema and its read/write handles:
+//! [`connection`], [`bookmark`], [`raw_record`], [`canonical_record`],
+//! [`link`], [`conflict`], [`decision`], [`outbox`] and [`audit`].
+//!
+//! **Invariant:** nothing secret is ever stored here. Connections keep a
+//! reference to their keychain entry, never a token.
+//!
+//! ```
+//! use concord_store::Store;
+//! let store = Store::open_in_memory().unwrap();
+//! assert_eq!(store.schema_version().unwrap(), concord_store::migration::LATEST);
+//! ```
+
+pub mod audit;
+pub mod bookmark;
+pub mod canonical_record;
+pub mod conflict;
+pub mod connection;
+pub mod decision;
+pub mod link;
+pub mod migration;
+pub mod outbox;
+pub mod raw_record;
+
+use rusqlite::{Connection, ErrorCode};
+use std::path::Path;
+use std::time::Duration;
+
+/// What went wrong in the store, phrased for the person who has to act on it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The disk (or the database's quota) is full; SQLite rolled the write back.
+    #[error("the disk holding the Concord workspace is full; free some space and try again (nothing was half-written: the last change was rolled back)")]
+    DiskFull,
+    /// The database was written by a newer Concord.
+    #[error("this workspace was created by a newer Concord (schema {found}, this build knows up to {supported}); update Concord to open it")]
+    NewerSchema { found: i64, supported: i64 },
+    /// Another process holds the database for longer than the busy timeout.
+    #[error("the workspace database is busy in another Concord process; close it or wait, then try again")]
+    Busy,
+    /// The file is not a SQLite database or is damaged.
+    #[error("the workspace database is damaged or is not a Concord database ({0}); restore it from a backup or start a new workspace")]
+    Corrupt(String),
+    /// A row that was asked for does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A value did not fit the store's rules (for example, a duplicate name).
+    #[error("{0}")]
+    Invalid(String),
+    /// Any other SQLite failure.
+    #[error("database error: {0}")]
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> Self {
+        if let rusqlite::Error::SqliteFailure(code, _) = &err {
+            match code.code {
+                ErrorCode::DiskFull => return StoreError::DiskFull,
+                ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => return StoreError::Busy,
+                ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => return StoreError::Corrupt(err.to_string()),
+                _ => {}
+            }
+        }
+        StoreError::Sqlite(err)
+    }
+}
+
+/// Shorthand for store results.
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// An open workspace database with its schema up to date.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+}
+
+/// How long a writer waits for another writer before reporting [`StoreError::Busy`].
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl Store {
+    /// Opens (creating if needed) the database file at `path` and migrates it.
+    pub fn open(path: &Path) -> Result<Store> {
+        let conn = Connection::open(path)?;
+        Self::prepare(conn, true)
+    }
+
+    /// Opens a private in-memory database, migrated: for tests and dry runs.
+    pub fn open_in_memory() -> Result<Store> {
+        Self::prepare(Connection::open_in_memory()?, false)
+    }
+
+    fn prepare(conn: Connection, wal: bool) -> Result<Store> {
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        if wal {
+            let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(StoreError::Invalid(format!(
+                    "the workspace's file system does not support SQLite's write-ahead log (journal mode stayed {mode}); move the workspace to a local disk"
+                )));
+            }
+        }
+        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")?;
+        let mut store = Store { conn };
+        migration::apply(&mut store.conn)?;
+        Ok(store)
+    }
+
+    /// The schema version the database is at.
+    pub fn schema_version(&self) -> Result<i64> {
+        migration::current(&self.conn)
+    }
+
+    /// Runs SQLite's own consistency check; `Ok(())` when it answers "ok".
+    pub fn integrity_check(&self) -> Result<()> {
+        let answer: String = self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        if answer == "ok" {
+            Ok(())
+        } else {
+            Err(StoreError::Corrupt(answer))
+        }
+    }
+
+    /// The underlying connection, for the table modules and for tests that
+    /// must reach past the handles (for example to tamper with the audit log).
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Runs `f` inside one transaction: everything it writes commits together or not at all.
+    pub fn transaction<T>(&mut self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+        let tx = self.conn.transaction()?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+}

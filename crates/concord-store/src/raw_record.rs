@@ -1,0 +1,138 @@
+//! The `raw_records` table: each provider record exactly as it was fetched.
+//!
+//! Keeping the payload lets Concord re-map records when its mapping improves and
+//! show the bookkeeper what the provider really said. Records are keyed by
+//! (connection, object, external id), so re-reading a page upserts instead of
+//! duplicating; the content hash tells a real change from a repeat delivery.
+
+use crate::Result;
+use rusqlite::{params, Connection, OptionalExtension};
+use sha2::{Digest, Sha256};
+
+pub(crate) const SCHEMA_V1: &str = "
+CREATE TABLE raw_records (
+    connection_id     INTEGER NOT NULL REFERENCES connections(id) ON DELETE CASCADE,
+    object            TEXT NOT NULL,
+    external_id       TEXT NOT NULL,
+    payload           TEXT NOT NULL CHECK (json_valid(payload)),
+    content_hash      TEXT NOT NULL,
+    source_updated_at TEXT,
+    fetched_at        TEXT NOT NULL,
+    state             TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active','archived','deleted','merged')),
+    merged_into       TEXT,
+    PRIMARY KEY (connection_id, object, external_id)
+);
+";
+
+/// The SHA-256 of a payload's text, hex-encoded.
+pub fn content_hash(payload: &str) -> String {
+    hex::encode(Sha256::digest(payload.as_bytes()))
+}
+
+/// One fetched record.
+#[derive(Debug, Clone)]
+pub struct RawRecord<'a> {
+    pub connection_id: i64,
+    pub object: &'a str,
+    pub external_id: &'a str,
+    pub payload: &'a str,
+    pub source_updated_at: Option<&'a str>,
+    pub state: &'a str,
+    pub merged_into: Option<&'a str>,
+}
+
+/// What an upsert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upsert {
+    /// The record was new.
+    Inserted,
+    /// The record existed with different content.
+    Updated,
+    /// The same content was delivered again; only `fetched_at` moved.
+    Unchanged,
+}
+
+/// Stores a record, keyed by (connection, object, external id).
+pub fn upsert(conn: &Connection, rec: &RawRecord<'_>, fetched_at: &str) -> Result<Upsert> {
+    let hash = content_hash(rec.payload);
+    let previous: Option<String> = conn
+        .query_row(
+            "SELECT content_hash FROM raw_records WHERE connection_id = ?1 AND object = ?2 AND external_id = ?3",
+            params![rec.connection_id, rec.object, rec.external_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    conn.execute(
+        "INSERT INTO raw_records (connection_id, object, external_id, payload, content_hash, source_updated_at, fetched_at, state, merged_into)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (connection_id, object, external_id) DO UPDATE SET
+           payload = excluded.payload, content_hash = excluded.content_hash,
+           source_updated_at = excluded.source_updated_at, fetched_at = excluded.fetched_at,
+           state = excluded.state, merged_into = excluded.merged_into",
+        params![
+            rec.connection_id,
+            rec.object,
+            rec.external_id,
+            rec.payload,
+            hash,
+            rec.source_updated_at,
+            fetched_at,
+            rec.state,
+            rec.merged_into
+        ],
+    )?;
+    Ok(match previous {
+        None => Upsert::Inserted,
+        Some(h) if h == hash => Upsert::Unchanged,
+        Some(_) => Upsert::Updated,
+    })
+}
+
+/// How many records a connection holds for an object.
+pub fn count(conn: &Connection, connection_id: i64, object: &str) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM raw_records WHERE connection_id = ?1 AND object = ?2",
+        params![connection_id, object],
+        |r| r.get(0),
+    )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{connection, Store};
+    use concord_core::Provider;
+
+    #[test]
+    fn repeat_delivery_is_unchanged_and_not_duplicated() {
+        let store = Store::open_in_memory().unwrap();
+        let cid = connection::insert(
+            store.conn(),
+            &connection::NewConnection {
+                name: "Shop",
+                provider: Provider::Shopify,
+                base_url: None,
+                tenant_id: None,
+                tenant_name: None,
+                scopes: "",
+                keychain_account: None,
+            },
+            "2026-01-01T00:00:00.000Z",
+        )
+        .unwrap();
+        let rec = RawRecord {
+            connection_id: cid,
+            object: "customers",
+            external_id: "gid://shopify/Customer/1",
+            payload: r#"{"id":"gid://shopify/Customer/1","email":"zoe@example.com"}"#,
+            source_updated_at: Some("2026-01-01T00:00:00Z"),
+            state: "active",
+            merged_into: None,
+        };
+        assert_eq!(upsert(store.conn(), &rec, "t1").unwrap(), Upsert::Inserted, "first sight of a record inserts it");
+        assert_eq!(upsert(store.conn(), &rec, "t2").unwrap(), Upsert::Unchanged, "a duplicate delivery must be recognised by its hash");
+        let changed = RawRecord { payload: r#"{"id":"gid://shopify/Customer/1","email":"zoe@ng.example"}"#, ..rec };
+        assert_eq!(upsert(store.conn(), &changed, "t3").unwrap(), Upsert::Updated, "new content must count as an update");
+        assert_eq!(count(store.conn(), cid, "customers").unwrap(), 1, "upserts by key must never duplicate a record");
+    }
+}

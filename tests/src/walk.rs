@@ -1,0 +1,204 @@
+//! The walk through the desktop app: what a person does on first start, as WebDriver steps.
+//!
+//! Every step polls for the DOM it expects (with a deadline) instead of sleeping, because a
+//! cold WebKit start under Xvfb takes a few seconds and a fixed sleep is either flaky or slow.
+//! A failed step saves a screenshot and the page source next to the logs, so a red CI run
+//! can be read without rerunning it.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, Locator};
+
+use crate::tally::Tally;
+
+/// The screens reachable from the navigation, by the name used in their test ids
+/// (`nav-<name>` opens `screen-<name>`).
+pub const SCREENS: [&str; 5] = ["connections", "review", "reconciliation", "reports", "activity"];
+
+/// The checks the walk records, so a walk cut short can still count the ones it did not reach.
+pub fn check_names() -> Vec<String> {
+    let mut names = vec!["workspace path shown".to_owned(), "document title".to_owned()];
+    names.extend(SCREENS.iter().map(|s| format!("screen {s}")));
+    names.push("audit chain verified in the app".to_owned());
+    names
+}
+
+const WHY_WORKSPACE: &str = "the UI reads the workspace path from the Rust backend over Tauri IPC, so \
+    seeing the temporary folder proves the app started with --workspace and a command round-tripped";
+const WHY_TITLE: &str = "people find the app by its window title, and a wrong title usually means the \
+    UI bundle embedded in the binary is not the one built from ui/";
+const WHY_SCREEN: &str = "each navigation entry must open its screen; a dead link hides a whole part \
+    of the product";
+const WHY_CHAIN: &str = "the audit log is hash-chained so tampering is detectable; the Activity screen's \
+    verify button must run that check in the backend and report a fresh workspace as verified";
+
+/// What the walk needs besides the WebDriver session.
+pub struct Walk<'a> {
+    pub client: &'a Client,
+    /// The workspace folder the app was started with.
+    pub workspace: &'a Path,
+    /// Where screenshots of each screen go.
+    pub screenshots: &'a Path,
+    /// How long to wait for any one expected piece of DOM.
+    pub patience: Duration,
+}
+
+fn css(id: &str) -> String {
+    format!("[data-testid=\"{id}\"]")
+}
+
+impl Walk<'_> {
+    /// Runs every step, recording each in `tally`. Later steps still run after a failure:
+    /// each finds its own element, so one broken screen does not hide the others.
+    pub async fn run(&self, tally: &mut Tally) {
+        let expected = self.workspace.display().to_string();
+        let canonical = std::fs::canonicalize(self.workspace)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| expected.clone());
+        // The first wait also covers the app's cold start, so it gets twice the patience.
+        let shown = self
+            .wait_for_text("workspace-path", self.patience * 2, |t| t.contains(&expected) || t.contains(&canonical))
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("{e} (expected it to contain {expected})"));
+        self.record(tally, "workspace path shown", WHY_WORKSPACE, shown).await;
+
+        let title = match self.client.title().await {
+            Ok(t) if t == "Concord" => Ok(()),
+            Ok(t) => Err(format!("document title is {t:?}, expected \"Concord\"")),
+            Err(e) => Err(format!("cannot read the title: {e}")),
+        };
+        self.record(tally, "document title", WHY_TITLE, title).await;
+
+        for screen in SCREENS {
+            let outcome = self.visit(screen).await;
+            self.record(tally, &format!("screen {screen}"), WHY_SCREEN, outcome).await;
+        }
+
+        let chain = self.verify_chain().await;
+        self.record(tally, "audit chain verified in the app", WHY_CHAIN, chain).await;
+    }
+
+    /// Clicks `nav-<screen>`, waits for `screen-<screen>` and saves a screenshot of it.
+    async fn visit(&self, screen: &str) -> Result<(), String> {
+        self.click(&format!("nav-{screen}")).await?;
+        self.wait_for_element(&format!("screen-{screen}"), self.patience).await?;
+        self.settle().await;
+        let png = self
+            .client
+            .screenshot()
+            .await
+            .map_err(|e| format!("screenshot of {screen} failed: {e}"))?;
+        let path = self.screenshots.join(format!("{screen}.png"));
+        std::fs::write(&path, png).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        println!("e2e: screenshot {}", path.display());
+        Ok(())
+    }
+
+    /// On the Activity screen, clicks `verify-chain` and waits for `chain-status` to say verified
+    /// (and not "unverified" or "not verified", which also contain the word).
+    async fn verify_chain(&self) -> Result<(), String> {
+        if self.client.find(Locator::Css(&css("screen-activity"))).await.is_err() {
+            self.click("nav-activity").await?;
+            self.wait_for_element("screen-activity", self.patience).await?;
+        }
+        self.click("verify-chain").await?;
+        self.wait_for_text("chain-status", self.patience, |t| {
+            let t = t.to_lowercase();
+            t.contains("verified") && !t.contains("unverified") && !t.contains("not verified")
+        })
+        .await
+        .map(|_| ())
+    }
+
+    async fn click(&self, id: &str) -> Result<(), String> {
+        let element = self.wait_for_element(id, self.patience).await?;
+        element.click().await.map_err(|e| format!("clicking `{}` failed: {e}", css(id)))
+    }
+
+    async fn wait_for_element(&self, id: &str, within: Duration) -> Result<fantoccini::elements::Element, String> {
+        let selector = css(id);
+        self.client
+            .wait()
+            .at_most(within)
+            .every(Duration::from_millis(200))
+            .for_element(Locator::Css(&selector))
+            .await
+            .map_err(|e| format!("`{selector}` did not appear within {within:?}: {e}"))
+    }
+
+    /// Polls the text of `id` until `accept` says yes, returning the accepted text.
+    async fn wait_for_text(
+        &self,
+        id: &str,
+        within: Duration,
+        accept: impl Fn(&str) -> bool,
+    ) -> Result<String, String> {
+        let selector = css(id);
+        let deadline = Instant::now() + within;
+        let mut last_seen: Option<String> = None;
+        loop {
+            if let Ok(element) = self.client.find(Locator::Css(&selector)).await {
+                if let Ok(text) = element.text().await {
+                    if accept(&text) {
+                        return Ok(text);
+                    }
+                    last_seen = Some(text);
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(match last_seen {
+                    Some(text) => format!("`{selector}` read {text:?} for {within:?}"),
+                    None => format!("`{selector}` did not appear within {within:?}"),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Lets the webview paint the DOM it just built: two animation frames, capped at two seconds,
+    /// since a stale frame was once captured right after the DOM changed.
+    async fn settle(&self) {
+        let frames = self.client.execute_async(
+            "const done = arguments[arguments.length - 1];\
+             requestAnimationFrame(() => requestAnimationFrame(() => done(null)));",
+            vec![],
+        );
+        let _ = tokio::time::timeout(Duration::from_secs(2), frames).await;
+    }
+
+    /// Records an outcome; on failure also saves a screenshot and the page source for diagnosis.
+    async fn record(&self, tally: &mut Tally, name: &str, why: &str, outcome: Result<(), String>) {
+        let outcome = match outcome {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let saved = self.save_failure_evidence(name).await;
+                Err(format!("{e} [{saved}]"))
+            }
+        };
+        tally.record(name, why, outcome);
+    }
+
+    async fn save_failure_evidence(&self, name: &str) -> String {
+        let slug: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+        let png: PathBuf = self.screenshots.join(format!("failure-{slug}.png"));
+        let html: PathBuf = self.screenshots.join(format!("failure-{slug}.html"));
+        let mut saved = Vec::new();
+        if let Ok(Ok(bytes)) = tokio::time::timeout(Duration::from_secs(10), self.client.screenshot()).await {
+            if std::fs::write(&png, bytes).is_ok() {
+                saved.push(png.display().to_string());
+            }
+        }
+        if let Ok(Ok(source)) = tokio::time::timeout(Duration::from_secs(10), self.client.source()).await {
+            if std::fs::write(&html, source).is_ok() {
+                saved.push(html.display().to_string());
+            }
+        }
+        if saved.is_empty() {
+            "no evidence could be saved".to_owned()
+        } else {
+            format!("saved {}", saved.join(", "))
+        }
+    }
+}

@@ -1,0 +1,42 @@
+/** The Connections screen: the table, its empty state and errors. */
+import { screen, within } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+import { createMockBackend, sampleConnections } from "../backend";
+import { renderWithBackend } from "../test/render";
+import { ConnectionsView } from "./ConnectionsView";
+
+describe("connections", () => {
+  it("lists name, provider, status, tenant and last sync", async () => {
+    renderWithBackend(<ConnectionsView />, createMockBackend({ connections: sampleConnections() }));
+    const rows = await screen.findAllByTestId("connection-row");
+    expect(rows, "one row per connection").toHaveLength(3);
+
+    const shop = rows[1]!;
+    expect(within(shop).getByRole("rowheader"), "the name heads the row").toHaveTextContent("Online shop");
+    expect(shop, "the provider's proper name").toHaveTextContent("Shopify");
+    expect(shop, "status in words, not only colour").toHaveTextContent("Needs sign-in again");
+    expect(shop, "the tenant").toHaveTextContent("example-shop.myshopify.com");
+    expect(shop, "a connection never synced says so").toHaveTextContent("Never");
+    expect(rows[0]!.querySelector("time"), "last sync keeps the exact instant").toHaveAttribute(
+      "dateTime",
+      "2026-11-23T03:40:00Z",
+    );
+  });
+
+  it("explains how to add a connection when there are none", async () => {
+    renderWithBackend(<ConnectionsView />, createMockBackend({ connections: [] }));
+    const empty = await screen.findByTestId("connections-empty");
+    expect(empty, "points to the command that adds connections today").toHaveTextContent("concord connect");
+    expect(empty, "and says this screen will do it soon").toHaveTextContent("coming soon");
+  });
+
+  it("shows an error with its code", async () => {
+    renderWithBackend(
+      <ConnectionsView />,
+      createMockBackend({ failures: { listConnections: { code: "store", message: "The database is locked." } } }),
+    );
+    const banner = await screen.findByTestId("error-banner");
+    expect(banner, "message").toHaveTextContent("The database is locked.");
+    expect(banner, "code").toHaveTextContent("store");
+  });
+});
