@@ -137,8 +137,9 @@ pub struct BooksData {
 /// A line's amounts under one GST treatment.
 #[derive(Clone, Debug)]
 pub struct LineAmount {
+    /// Catalogue index, or u16::MAX for a client-written line.
     pub product: u16,
-    pub qty: u16,
+    pub qty: Decimal,
     pub unit: Decimal,
     /// Line amount as the document states it (inclusive or exclusive).
     pub amount: Decimal,
@@ -397,20 +398,96 @@ impl World {
             out.subtotal += ex;
             out.tax += tax;
             out.total += ex + tax;
-            out.lines.push(LineAmount { product: l.product, qty: l.qty, unit, amount, tax, taxable: p.taxable });
+            out.lines.push(LineAmount { product: l.product, qty: Decimal::from(l.qty), unit, amount, tax, taxable: p.taxable });
         }
         out
     }
 
     /// The amounts of a books invoice.
     pub fn invoice_amounts(&self, d: &DocRecord) -> DocAmounts {
+        if d.sale == NONE {
+            return client_amounts(d);
+        }
         self.sale_amounts(d.sale, d.treatment, d.has(doc_flags::INCLUSIVE_TYPED_AS_EXCLUSIVE), d.adjust_cents)
+    }
+
+    /// The line descriptions and codes of a document's lines, whether
+    /// generated or written by a client: (description, item code).
+    pub fn line_labels(&self, d: &DocRecord) -> Vec<(String, String)> {
+        if d.sale == NONE {
+            return client_lines(d).into_iter().map(|l| (l.description, l.code)).collect();
+        }
+        self.sale_lines(d.sale)
+            .iter()
+            .map(|l| {
+                let p = &self.catalogue[l.product as usize];
+                (p.name.clone(), p.sku.clone())
+            })
+            .collect()
     }
 
     /// The amounts of a shop order.
     pub fn order_amounts(&self, d: &DocRecord) -> DocAmounts {
         self.sale_amounts(d.sale, d.treatment, false, 0)
     }
+}
+
+/// A line a client wrote into a document it created.
+#[derive(Clone, Debug)]
+pub struct ClientLine {
+    pub description: String,
+    pub code: String,
+    pub qty: Decimal,
+    pub unit: Decimal,
+    pub taxable: bool,
+}
+
+/// Stores client lines on a document (under the unrendered `_lines` key).
+pub fn set_client_lines(d: &mut DocRecord, lines: &[ClientLine]) {
+    let v: Vec<Value> = lines
+        .iter()
+        .map(|l| json!({"description": l.description, "code": l.code, "qty": l.qty.to_string(), "unit": l.unit.to_string(), "taxable": l.taxable}))
+        .collect();
+    d.set_extra("_lines", Value::Array(v));
+}
+
+/// The client lines stored on a document.
+pub fn client_lines(d: &DocRecord) -> Vec<ClientLine> {
+    use std::str::FromStr;
+    let Some(Value::Array(lines)) = d.extra.as_ref().and_then(|e| e.get("_lines")) else {
+        return Vec::new();
+    };
+    lines
+        .iter()
+        .map(|l| ClientLine {
+            description: l["description"].as_str().unwrap_or("").to_string(),
+            code: l["code"].as_str().unwrap_or("").to_string(),
+            qty: Decimal::from_str(l["qty"].as_str().unwrap_or("0")).unwrap_or_default(),
+            unit: Decimal::from_str(l["unit"].as_str().unwrap_or("0")).unwrap_or_default(),
+            taxable: l["taxable"].as_bool().unwrap_or(true),
+        })
+        .collect()
+}
+
+/// Amounts of a client-created document, from its stored lines.
+pub fn client_amounts(d: &DocRecord) -> DocAmounts {
+    let mut out = DocAmounts { lines: Vec::new(), subtotal: Decimal::ZERO, tax: Decimal::ZERO, total: Decimal::ZERO };
+    for l in client_lines(d) {
+        let amount = money(to_cents(l.unit * l.qty));
+        let (tax, ex) = match (d.treatment, l.taxable) {
+            (_, false) => (Decimal::ZERO, amount),
+            (Treatment::Inclusive, true) => {
+                let t = money(to_cents(amount / Decimal::from(11)));
+                (t, amount - t)
+            }
+            (Treatment::Exclusive, true) => (money(to_cents(amount / Decimal::from(10))), amount),
+        };
+        out.subtotal += ex;
+        out.tax += tax;
+        out.total += ex + tax;
+        out.lines.push(LineAmount { product: u16::MAX, qty: l.qty, unit: l.unit, amount, tax, taxable: l.taxable });
+    }
+    out
 }
 
 struct Generator<'a> {

@@ -68,12 +68,6 @@ impl Object {
             Object::Companies => HUBSPOT_COMPANY_BASE,
         }
     }
-    fn modified(self) -> &'static str {
-        match self {
-            Object::Contacts => "lastmodifieddate",
-            Object::Companies => "hs_lastmodifieddate",
-        }
-    }
     fn defaults(self) -> &'static [&'static str] {
         match self {
             Object::Contacts => &["createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"],

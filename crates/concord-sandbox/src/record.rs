@@ -234,10 +234,11 @@ pub fn json_number(amount: Decimal) -> Value {
     serde_json::from_str(&text).unwrap_or(Value::Null)
 }
 
-/// Overlays client-written fields on a rendered object.
+/// Overlays client-written fields on a rendered object (keys starting with
+/// `_` are the sandbox's own bookkeeping and are not rendered).
 pub fn overlay(target: &mut Map<String, Value>, extra: &Option<Box<Map<String, Value>>>) {
     if let Some(extra) = extra {
-        for (k, v) in extra.iter() {
+        for (k, v) in extra.iter().filter(|(k, _)| !k.starts_with('_')) {
             target.insert(k.clone(), v.clone());
         }
     }
