@@ -13,9 +13,11 @@
 //! ```
 
 pub mod clock;
+pub mod credentials;
 pub mod provider;
 pub mod timestamp;
 
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use credentials::{AuthFailure, Credentials, Secret, StaticToken, TokenFuture};
 pub use provider::Provider;
 pub use rust_decimal::Decimal;
