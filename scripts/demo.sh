@@ -40,7 +40,7 @@ step "building the UI (ui/dist, embedded in the desktop binary)"
 )
 
 step "building the desktop app and the CLI"
-cargo build -p concord-desktop -p concord-cli --bins
+cargo build -p concord-desktop -p concord-cli --bins --features "$CONCORD_CARGO_FEATURES"
 
 WORKSPACE="${CONCORD_WORKSPACE:-${XDG_DATA_HOME:-$HOME/.local/share}/concord-demo}"
 export CONCORD_WORKSPACE="$WORKSPACE"
@@ -55,6 +55,7 @@ step "initialising the workspace $WORKSPACE"
 if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
   step "no \$DISPLAY or \$WAYLAND_DISPLAY: opening the window in a virtual X display (Xvfb), which you cannot see"
   [ -n "${CONCORD_DEMO_SCREENSHOT:-}" ] || step "set CONCORD_DEMO_SCREENSHOT=shot.png to capture it; Ctrl-C stops the demo"
+  export NO_AT_BRIDGE=1 # no accessibility services on the private bus; nobody can use them there
   exec xvfb-run -a -s "$CONCORD_XVFB_SCREEN" dbus-run-session -- \
     bash scripts/keyring-session.sh bash scripts/demo-window.sh "$WORKSPACE"
 fi

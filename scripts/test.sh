@@ -44,16 +44,17 @@ stage_ui-test() {
 
 stage_cargo-test() {
   if cargo nextest --version >/dev/null 2>&1; then
-    cargo nextest run --workspace --no-fail-fast
+    cargo nextest run --workspace --features "$CONCORD_CARGO_FEATURES" --no-fail-fast
     # nextest does not run doctests.
-    cargo test --workspace --doc --no-fail-fast
+    cargo test --workspace --features "$CONCORD_CARGO_FEATURES" --doc --no-fail-fast
   else
-    cargo test --workspace --no-fail-fast
+    cargo test --workspace --features "$CONCORD_CARGO_FEATURES" --no-fail-fast
   fi
 }
 
 stage_build() {
-  cargo build -p concord-desktop -p concord-cli -p concord-e2e --bins
+  # The whole workspace, as the tests built it, so the same artifacts are reused.
+  cargo build --workspace --bins --features "$CONCORD_CARGO_FEATURES"
   for bin in concord-desktop concord concord-e2e; do
     test -x "$CONCORD_BIN/$bin" || { echo "expected binary $CONCORD_BIN/$bin was not built" >&2; exit 1; }
   done

@@ -65,6 +65,12 @@ concord_paths() {
   CONCORD_TOOLS="$target/tools"
 }
 
+# Cargo features for every build that produces the desktop binary. Without tauri/custom-protocol
+# (which `tauri build` adds) Tauri builds in dev mode: the window loads tauri.conf.json's devUrl
+# (a Vite dev server) instead of serving the ui/dist it embeds, and shows "connection refused".
+# Tests use the same features so their build of the workspace is reused, not redone.
+CONCORD_CARGO_FEATURES="tauri/custom-protocol"
+
 # The Xvfb screen: xvfb-run's default is 640x480 at 8 bits, too small and too few colours
 # for screenshots a person can read.
 CONCORD_XVFB_SCREEN="-screen 0 1280x800x24"

@@ -4,7 +4,7 @@
 //! capability files do not list, so the window can reach only what it uses.
 
 /// Every command the desktop app exposes; src/commands.rs registers the same list.
-const COMMANDS: &[&str] = &["app_info", "audit_verify", "audit_entries", "list_connections"];
+const COMMANDS: &[&str] = &["app_info", "audit_verify", "audit_entries", "list_connections", "connect_account", "disconnect_account"];
 
 fn main() {
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)))

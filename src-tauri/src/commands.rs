@@ -27,3 +27,27 @@ pub async fn audit_entries(desktop: State<'_, Desktop>, filter: AuditFilter) -> 
 pub async fn list_connections(desktop: State<'_, Desktop>) -> Result<Vec<ConnectionSummary>, ApiError> {
     desktop.workspace()?.list_connections()
 }
+
+/// Opens the sign-in page in the system browser through tauri-plugin-opener.
+struct AppBrowser(tauri::AppHandle);
+
+impl concord_connect::Opener for AppBrowser {
+    fn open<'a>(&'a self, url: &'a str) -> concord_connect::flow::OpenFuture<'a> {
+        use tauri_plugin_opener::OpenerExt;
+        Box::pin(async move { self.0.opener().open_url(url, None::<&str>).map_err(|e| e.to_string()) })
+    }
+}
+
+#[tauri::command]
+pub async fn connect_account(
+    app: tauri::AppHandle,
+    desktop: State<'_, Desktop>,
+    request: concord_api::connect::ConnectRequest,
+) -> Result<ConnectionSummary, ApiError> {
+    desktop.workspace()?.connect(&request, &AppBrowser(app), &|_| {}).await
+}
+
+#[tauri::command]
+pub async fn disconnect_account(desktop: State<'_, Desktop>, name: String, data: concord_api::connect::LocalData) -> Result<(), ApiError> {
+    desktop.workspace()?.disconnect(&name, data).await
+}

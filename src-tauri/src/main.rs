@@ -56,12 +56,15 @@ fn main() {
         eprintln!("concord: the workspace could not be opened: {}", err.message);
     }
     tauri::Builder::default()
+        .plugin(tauri_plugin_opener::init())
         .manage(Desktop { workspace })
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
             commands::audit_verify,
             commands::audit_entries,
             commands::list_connections,
+            commands::connect_account,
+            commands::disconnect_account,
         ])
         .run(tauri::generate_context!())
         .unwrap_or_else(|err| {

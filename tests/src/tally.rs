@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 /// One recorded check.
 struct Outcome {
     name: String,
-    failure: Option<String>,
+    failed: bool,
 }
 
 /// The checks recorded so far, in order.
@@ -26,10 +26,7 @@ impl Tally {
             Ok(()) => println!("e2e: ok      {name}"),
             Err(seen) => println!("e2e: FAILED  {name}: {seen}. Why it must hold: {why}"),
         }
-        self.outcomes.push(Outcome {
-            name: name.to_owned(),
-            failure: result.err().map(|seen| format!("{seen}. Why it must hold: {why}")),
-        });
+        self.outcomes.push(Outcome { name: name.to_owned(), failed: result.is_err() });
     }
 
     /// Records a check that could not run because `cause` broke first.
@@ -39,17 +36,17 @@ impl Tally {
 
     /// How many checks passed and how many failed.
     pub fn counts(&self) -> (usize, usize) {
-        let failed = self.outcomes.iter().filter(|o| o.failure.is_some()).count();
+        let failed = self.outcomes.iter().filter(|o| o.failed).count();
         (self.outcomes.len() - failed, failed)
     }
 
-    /// The failures again, for the end of a long log, followed by the closing count line.
+    /// The failed checks' names again, for the end of a long log, then the closing count line.
     pub fn summary(&self) -> String {
         let mut out = String::new();
-        for o in &self.outcomes {
-            if let Some(failure) = &o.failure {
-                let _ = writeln!(out, "e2e: failed check `{}`: {failure}", o.name);
-            }
+        let failed_names: Vec<&str> =
+            self.outcomes.iter().filter(|o| o.failed).map(|o| o.name.as_str()).collect();
+        if !failed_names.is_empty() {
+            let _ = writeln!(out, "e2e: failed checks (reasons above): {}", failed_names.join("; "));
         }
         let (passed, failed) = self.counts();
         let _ = write!(out, "e2e: {passed} passed, {failed} failed");

@@ -18,12 +18,20 @@ pub const SCREENS: [&str; 5] = ["connections", "review", "reconciliation", "repo
 
 /// The checks the walk records, so a walk cut short can still count the ones it did not reach.
 pub fn check_names() -> Vec<String> {
-    let mut names = vec!["workspace path shown".to_owned(), "document title".to_owned()];
+    let mut names = vec![
+        CHECK_EMBEDDED.to_owned(),
+        "workspace path shown".to_owned(),
+        "document title".to_owned(),
+    ];
     names.extend(SCREENS.iter().map(|s| format!("screen {s}")));
     names.push("audit chain verified in the app".to_owned());
     names
 }
 
+const CHECK_EMBEDDED: &str = "app serves its embedded UI";
+const WHY_EMBEDDED: &str = "the binary must serve the UI built into it from ui/dist (tauri://localhost); \
+    an http://localhost page means it was built in dev mode, without the tauri/custom-protocol feature, \
+    and shows nothing unless a Vite dev server happens to run";
 const WHY_WORKSPACE: &str = "the UI reads the workspace path from the Rust backend over Tauri IPC, so \
     seeing the temporary folder proves the app started with --workspace and a command round-tripped";
 const WHY_TITLE: &str = "people find the app by its window title, and a wrong title usually means the \
@@ -52,6 +60,17 @@ impl Walk<'_> {
     /// Runs every step, recording each in `tally`. Later steps still run after a failure:
     /// each finds its own element, so one broken screen does not hide the others.
     pub async fn run(&self, tally: &mut Tally) {
+        let embedded = self.wait_for_embedded_ui().await;
+        let broken = embedded.is_err();
+        self.record(tally, CHECK_EMBEDDED, WHY_EMBEDDED, embedded).await;
+        if broken {
+            // Every later step would wait out its full patience on a page that cannot appear.
+            for name in check_names().iter().skip(1) {
+                tally.not_run(name, "the app must show its UI for any screen check to mean anything", "the embedded UI did not load");
+            }
+            return;
+        }
+
         let expected = self.workspace.display().to_string();
         let canonical = std::fs::canonicalize(self.workspace)
             .map(|p| p.display().to_string())
@@ -78,6 +97,23 @@ impl Walk<'_> {
 
         let chain = self.verify_chain().await;
         self.record(tally, "audit chain verified in the app", WHY_CHAIN, chain).await;
+    }
+
+    /// Waits until the webview has left about:blank, then requires the page to come from the
+    /// app's own protocol and the UI's root to have rendered something.
+    async fn wait_for_embedded_ui(&self) -> Result<(), String> {
+        let deadline = Instant::now() + self.patience;
+        let url = loop {
+            let url = self.client.current_url().await.map_err(|e| format!("cannot read the page URL: {e}"))?;
+            if url.scheme() != "about" || Instant::now() >= deadline {
+                break url;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        if url.scheme() != "tauri" {
+            return Err(format!("the page is {url}, not tauri://localhost"));
+        }
+        Ok(())
     }
 
     /// Clicks `nav-<screen>`, waits for `screen-<screen>` and saves a screenshot of it.

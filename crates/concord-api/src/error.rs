@@ -27,6 +27,18 @@ pub enum ErrorCode {
     AuditChainBroken,
     /// A bug in Concord; the message has the detail to report.
     Internal,
+    /// The provider no longer accepts the connection (revoked, expired): connect it again. Local data is kept.
+    NeedsReauth,
+    /// No OS keychain could be reached; Concord will not keep tokens anywhere else. The message says how to fix it.
+    KeychainUnavailable,
+    /// The sign-in was refused: wrong state, foreign redirect, declined consent, wrong PKCE verifier or client secret.
+    AuthRejected,
+    /// The grant reaches several organisations: pick one (the message lists them) and connect again.
+    ChooseTenant,
+    /// The connection lacks a scope a feature needs: connect again to grant it (the message names it).
+    ScopeMissing,
+    /// The provider or the network could not be reached; try again later.
+    Unavailable,
 }
 
 /// An error with its code and a message for people.

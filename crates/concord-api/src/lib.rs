@@ -20,8 +20,10 @@
 //! **Invariant:** lower crates never depend on this one, and nothing here knows
 //! about Tauri.
 
+pub mod connect;
 pub mod error;
 pub mod json;
+pub mod sync;
 pub mod workspace;
 
 pub use error::{ApiError, ErrorCode};

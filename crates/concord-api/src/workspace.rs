@@ -25,6 +25,8 @@ pub struct Workspace {
     store: Mutex<Store>,
     clock: Arc<dyn Clock>,
     actor: String,
+    /// Where connections' secrets live (the OS keychain; tests swap in memory).
+    pub(crate) secrets: Arc<dyn concord_secret::SecretStore>,
 }
 
 impl std::fmt::Debug for Workspace {
@@ -80,7 +82,13 @@ impl Workspace {
 
     fn open_db(dir: &Path, db: &Path, clock: Arc<dyn Clock>, actor: &str) -> Result<Workspace> {
         let store = Store::open(db)?;
-        Ok(Workspace { dir: dir.to_path_buf(), store: Mutex::new(store), clock, actor: actor.to_string() })
+        Ok(Workspace {
+            dir: dir.to_path_buf(),
+            store: Mutex::new(store),
+            clock,
+            actor: actor.to_string(),
+            secrets: Arc::new(concord_secret::Keychain),
+        })
     }
 
     /// The workspace folder.
@@ -88,13 +96,23 @@ impl Workspace {
         &self.dir
     }
 
-    fn store(&self) -> MutexGuard<'_, Store> {
+    /// The store's lock itself, for the sync engine, which takes it once per page.
+    pub(crate) fn store_lock(&self) -> &Mutex<Store> {
+        &self.store
+    }
+
+    /// The clock this workspace records time with.
+    pub(crate) fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
+    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
         // A panic while holding the lock cannot leave SQLite half-written (its
         // transactions roll back), so a poisoned lock is safe to reuse.
         self.store.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn now(&self) -> String {
+    pub(crate) fn now(&self) -> String {
         timestamp::format(self.clock.now())
     }
 

@@ -5,6 +5,10 @@
 //! so the CLI, the desktop app and the tests share their behaviour. Errors go to
 //! stderr as `error[code]: message` with a non-zero exit status.
 
+mod sync;
+
+mod connect;
+
 use clap::{Args, Parser, Subcommand};
 use concord_api::json::AuditFilter;
 use concord_api::{ApiError, ErrorCode, Workspace};
@@ -39,6 +43,24 @@ enum Command {
     /// Inspect the audit log, the append-only record of everything Concord did.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Pull records from the named connections (all when none are named); exits 1 if any stream failed.
+    Sync(sync::SyncArgs),
+    /// Show each connection's last sync, records per stream, freshness, errors and drift warnings.
+    Status {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Connect (or reconnect) HubSpot, Shopify, Xero or QuickBooks Online.
+    ///
+    /// OAuth opens the browser and waits for the sign-in on 127.0.0.1; the
+    /// tokens go to the OS keychain. Secrets come from environment variables
+    /// (--token-env, --client-secret-env), never from the command line.
+    Connect(connect::ConnectArgs),
+    /// Remove a connection's tokens from the keychain, keeping its local data unless --delete-data.
+    Disconnect(connect::DisconnectArgs),
+    /// List connections and their status.
+    Connections,
 }
 
 #[derive(Debug, Subcommand)]
@@ -90,6 +112,9 @@ fn run(cli: Cli) -> Result<ExitCode, ApiError> {
             println!("workspace ready: {} (schema {}, {} audit entries)", info.workspace, info.schema_version, info.audit_entries);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Connect(args) => connect::connect(&Workspace::init(&dir, clock, "cli")?, args),
+        Command::Disconnect(args) => connect::disconnect(&Workspace::open(&dir, clock, "cli")?, args),
+        Command::Connections => connect::list(&Workspace::open(&dir, clock, "cli")?),
         Command::Audit(AuditCommand::Verify) => {
             let ws = Workspace::open(&dir, clock, "cli")?;
             let v = ws.audit_verify()?;
@@ -110,6 +135,8 @@ fn run(cli: Cli) -> Result<ExitCode, ApiError> {
                 }
             }
         }
+        Command::Sync(args) => sync::run_sync(&Workspace::open(&dir, clock, "cli")?, args),
+        Command::Status { json } => sync::run_status(&Workspace::open(&dir, clock, "cli")?, json),
         Command::Audit(AuditCommand::Log(args)) => {
             let ws = Workspace::open(&dir, clock, "cli")?;
             let entries = ws.audit_entries(&AuditFilter { text: args.grep, limit: args.limit, before_id: None })?;

@@ -14,6 +14,7 @@
 
 pub mod clock;
 pub mod credentials;
+pub mod model;
 pub mod provider;
 pub mod timestamp;
 

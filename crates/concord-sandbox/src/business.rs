@@ -289,7 +289,7 @@ pub fn abn_valid(abn: &str) -> bool {
     }
     const W: [u32; 11] = [10, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19];
     let sum: u32 = digits.iter().enumerate().map(|(i, d)| (if i == 0 { d - 1 } else { *d }) * W[i]).sum();
-    sum % 89 == 0
+    sum.is_multiple_of(89)
 }
 
 fn make_abn(rng: &mut ChaCha8Rng) -> String {
@@ -405,7 +405,7 @@ impl World {
 
     /// The amounts of a books invoice.
     pub fn invoice_amounts(&self, d: &DocRecord) -> DocAmounts {
-        if d.sale == NONE {
+        if d.sale == NONE || has_client_lines(d) {
             return client_amounts(d);
         }
         self.sale_amounts(d.sale, d.treatment, d.has(doc_flags::INCLUSIVE_TYPED_AS_EXCLUSIVE), d.adjust_cents)
@@ -414,7 +414,7 @@ impl World {
     /// The line descriptions and codes of a document's lines, whether
     /// generated or written by a client: (description, item code).
     pub fn line_labels(&self, d: &DocRecord) -> Vec<(String, String)> {
-        if d.sale == NONE {
+        if d.sale == NONE || has_client_lines(d) {
             return client_lines(d).into_iter().map(|l| (l.description, l.code)).collect();
         }
         self.sale_lines(d.sale)
@@ -449,6 +449,11 @@ pub fn set_client_lines(d: &mut DocRecord, lines: &[ClientLine]) {
         .map(|l| json!({"description": l.description, "code": l.code, "qty": l.qty.to_string(), "unit": l.unit.to_string(), "taxable": l.taxable}))
         .collect();
     d.set_extra("_lines", Value::Array(v));
+}
+
+/// Whether a client replaced or wrote the document's lines.
+pub fn has_client_lines(d: &DocRecord) -> bool {
+    d.extra.as_ref().is_some_and(|e| e.contains_key("_lines"))
 }
 
 /// The client lines stored on a document.
@@ -881,7 +886,12 @@ impl<'a> Generator<'a> {
             .copied()
             .filter(|&s| plan.flags[s as usize] & P_NOT_INVOICED == 0 && !self.w.sales[s as usize].channel.wholesale())
             .collect();
-        for s in self.sample(&invoiced_retail, 0.005) {
+        let taxable: Vec<u32> = invoiced_retail
+            .iter()
+            .copied()
+            .filter(|&s| self.w.sale_lines(s).iter().any(|l| self.w.catalogue[l.product as usize].taxable))
+            .collect();
+        for s in self.sample(&taxable, 0.005) {
             plan.flags[s as usize] |= P_GST_AS_EXCLUSIVE;
         }
         let invoiced: Vec<u32> = all.iter().copied().filter(|&s| plan.flags[s as usize] & (P_NOT_INVOICED | P_GST_AS_EXCLUSIVE) == 0).collect();
@@ -904,7 +914,7 @@ impl<'a> Generator<'a> {
         for s in self.sample(&rest, 0.003) {
             plan.flags[s as usize] |= P_PAID_TWICE;
         }
-        let refundable: Vec<u32> = invoiced_retail.iter().copied().filter(|s| plan.flags[*s as usize] & (P_GST_AS_EXCLUSIVE | P_NOT_INVOICED) == 0).collect();
+        let refundable: Vec<u32> = invoiced_retail.iter().copied().filter(|s| plan.flags[*s as usize] & (P_GST_AS_EXCLUSIVE | P_NOT_INVOICED | P_PARTIAL) == 0).collect();
         let refunded = self.sample(&refundable, 0.03);
         for &s in &refunded {
             plan.flags[s as usize] |= P_REFUND;

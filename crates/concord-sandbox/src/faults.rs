@@ -247,7 +247,7 @@ impl FaultEngine {
                 hit &= n >= at && n < at.saturating_add(count);
             }
             if let Some(every) = rule.every {
-                hit &= n % every == 0;
+                hit &= n.is_multiple_of(every);
             }
             if let Some(p) = rule.p {
                 // Always draw, so one rule's outcome never shifts another's stream.

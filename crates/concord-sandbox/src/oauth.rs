@@ -25,7 +25,7 @@ use crate::state::SandboxState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::Router;
 use base64::Engine;
@@ -511,7 +511,7 @@ async fn authorize(p: Provider, st: Arc<SandboxState>, q: HashMap<String, String
     let now = st.clock.now_ms();
     let result = st.oauth.lock().expect("oauth lock").authorize(p, &q, now, crate::business::QUICKBOOKS_REALM_ID);
     match result {
-        Ok(url) => Redirect::to(&url).into_response(),
+        Ok(url) => (StatusCode::FOUND, [(header::LOCATION, url)]).into_response(),
         Err(msg) => (StatusCode::BAD_REQUEST, format!("OAuth authorization refused: {msg}")).into_response(),
     }
 }

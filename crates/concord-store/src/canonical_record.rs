@@ -21,3 +21,23 @@ CREATE TABLE canonical_records (
 );
 CREATE INDEX canonical_records_kind ON canonical_records (kind);
 ";
+
+/// Stores the mapped form of a raw record (its raw row must exist), replacing an
+/// earlier mapping; uses cached statements because sync calls it per record.
+pub fn upsert_mapped(
+    conn: &rusqlite::Connection,
+    key: (i64, &str, &str),
+    kind: &str,
+    data: &str,
+    source_updated_at: Option<&str>,
+    now: &str,
+) -> crate::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO canonical_records (connection_id, object, external_id, kind, data, source_updated_at, mapped_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (connection_id, object, external_id) DO UPDATE SET
+           kind = excluded.kind, data = excluded.data, source_updated_at = excluded.source_updated_at, mapped_at = excluded.mapped_at",
+    )?
+    .execute(rusqlite::params![key.0, key.1, key.2, kind, data, source_updated_at, now])?;
+    Ok(())
+}

@@ -164,6 +164,53 @@ pub fn set_status(conn: &Connection, id: i64, status: ConnectionState, now: &str
     Ok(())
 }
 
+/// Records that a connection finished a sync without errors at `now`.
+pub fn set_last_sync(conn: &Connection, id: i64, now: &str) -> Result<()> {
+    conn.execute("UPDATE connections SET last_sync_at = ?2 WHERE id = ?1", params![id, now])?;
+    Ok(())
+}
+
+/// The connection with row id `id`.
+pub fn by_id(conn: &Connection, id: i64) -> Result<ConnectionRow> {
+    let found = conn.query_row(&format!("SELECT {COLUMNS} FROM connections WHERE id = ?1"), [id], from_row).optional()?;
+    found.ok_or_else(|| StoreError::NotFound(format!("connection #{id}")))
+}
+
+/// Records a new grant on an existing connection (reconnecting keeps its id, so its
+/// bookmarks and records stay attached) and marks it connected.
+pub fn record_grant(conn: &Connection, id: i64, grant: &NewConnection<'_>, now: &str) -> Result<()> {
+    let n = conn.execute(
+        "UPDATE connections SET base_url = ?2, tenant_id = ?3, tenant_name = ?4, scopes = ?5, keychain_account = ?6,
+                status = 'connected', updated_at = ?7 WHERE id = ?1",
+        params![id, grant.base_url, grant.tenant_id, grant.tenant_name, grant.scopes, grant.keychain_account, now],
+    )?;
+    if n == 0 {
+        return Err(StoreError::NotFound(format!("connection #{id}")));
+    }
+    Ok(())
+}
+
+/// Marks a connection disconnected and forgets its keychain entry's name; its data stays.
+pub fn mark_disconnected(conn: &Connection, id: i64, now: &str) -> Result<()> {
+    let n = conn.execute(
+        "UPDATE connections SET status = 'disconnected', keychain_account = NULL, updated_at = ?2 WHERE id = ?1",
+        params![id, now],
+    )?;
+    if n == 0 {
+        return Err(StoreError::NotFound(format!("connection #{id}")));
+    }
+    Ok(())
+}
+
+/// Deletes a connection and, through ON DELETE CASCADE, every record, bookmark and outbox row it owns.
+pub fn delete(conn: &Connection, id: i64) -> Result<()> {
+    let n = conn.execute("DELETE FROM connections WHERE id = ?1", [id])?;
+    if n == 0 {
+        return Err(StoreError::NotFound(format!("connection #{id}")));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,6 +26,7 @@ pub mod link;
 pub mod migration;
 pub mod outbox;
 pub mod raw_record;
+pub mod sync_run;
 
 use rusqlite::{Connection, ErrorCode};
 use std::path::Path;

@@ -6,7 +6,7 @@
 //! Concord is refused rather than guessed at. Migrations are never edited once
 //! released: a change is a new entry at the end of [`MIGRATIONS`].
 
-use crate::{audit, bookmark, canonical_record, conflict, connection, decision, link, outbox, raw_record};
+use crate::{audit, bookmark, canonical_record, conflict, connection, decision, link, outbox, raw_record, sync_run};
 use crate::{Result, StoreError};
 use rusqlite::Connection;
 
@@ -36,6 +36,10 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
         outbox::SCHEMA_V1,
         audit::SCHEMA_V1,
     ],
+}, Migration {
+    version: 2,
+    name: "sync runs and their drift reports",
+    statements: &[sync_run::SCHEMA_V2],
 }];
 
 /// The newest schema version this build knows.

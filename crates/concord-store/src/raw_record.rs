@@ -97,6 +97,92 @@ pub fn count(conn: &Connection, connection_id: i64, object: &str) -> Result<i64>
     )?)
 }
 
+/// Stores a record unless the store already holds a newer version of it, using
+/// cached statements (the sync engine calls this for every record of a page).
+///
+/// A repeat or late delivery of an older version (a retried page, a duplicate
+/// delivery) never overwrites a newer one: the row is replaced only when the
+/// incoming `source_updated_at` is at least the stored one. Timestamps must be
+/// normalised RFC 3339 UTC text so that text order is time order.
+pub fn upsert_newer(conn: &Connection, rec: &RawRecord<'_>, fetched_at: &str) -> Result<Upsert> {
+    let hash = content_hash(rec.payload);
+    let previous: Option<(String, Option<String>)> = conn
+        .prepare_cached("SELECT content_hash, source_updated_at FROM raw_records WHERE connection_id = ?1 AND object = ?2 AND external_id = ?3")?
+        .query_row(params![rec.connection_id, rec.object, rec.external_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    if let Some((_, Some(stored))) = &previous {
+        if rec.source_updated_at.is_some_and(|incoming| incoming < stored.as_str()) {
+            return Ok(Upsert::Unchanged);
+        }
+    }
+    conn.prepare_cached(
+        "INSERT INTO raw_records (connection_id, object, external_id, payload, content_hash, source_updated_at, fetched_at, state, merged_into)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (connection_id, object, external_id) DO UPDATE SET
+           payload = excluded.payload, content_hash = excluded.content_hash,
+           source_updated_at = excluded.source_updated_at, fetched_at = excluded.fetched_at,
+           state = excluded.state, merged_into = excluded.merged_into",
+    )?
+    .execute(params![
+        rec.connection_id,
+        rec.object,
+        rec.external_id,
+        rec.payload,
+        hash,
+        rec.source_updated_at,
+        fetched_at,
+        rec.state,
+        rec.merged_into
+    ])?;
+    Ok(match previous {
+        None => Upsert::Inserted,
+        Some((h, _)) if h == hash => Upsert::Unchanged,
+        Some(_) => Upsert::Updated,
+    })
+}
+
+/// Marks a record deleted (a tombstone such as QuickBooks CDC's `"status": "Deleted"`),
+/// keeping its last known payload; inserts `payload` when the record was never seen.
+pub fn mark_deleted(conn: &Connection, rec: &RawRecord<'_>, fetched_at: &str) -> Result<Upsert> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE raw_records SET state = 'deleted', source_updated_at = ?4, fetched_at = ?5
+             WHERE connection_id = ?1 AND object = ?2 AND external_id = ?3
+               AND (state <> 'deleted' OR source_updated_at IS NOT ?4)
+               AND (source_updated_at IS NULL OR ?4 IS NULL OR source_updated_at <= ?4)",
+        )?
+        .execute(params![rec.connection_id, rec.object, rec.external_id, rec.source_updated_at, fetched_at])?;
+    if n > 0 {
+        return Ok(Upsert::Updated);
+    }
+    let exists: bool = conn
+        .prepare_cached("SELECT 1 FROM raw_records WHERE connection_id = ?1 AND object = ?2 AND external_id = ?3")?
+        .exists(params![rec.connection_id, rec.object, rec.external_id])?;
+    if exists {
+        return Ok(Upsert::Unchanged);
+    }
+    upsert_newer(conn, &RawRecord { state: "deleted", ..rec.clone() }, fetched_at)
+}
+
+/// Every record of an object as (external id, source_updated_at, state): for
+/// comparing the store with a provider's state in tests and checks.
+pub fn keys(conn: &Connection, connection_id: i64, object: &str) -> Result<Vec<(String, Option<String>, String)>> {
+    let mut stmt = conn.prepare(
+        "SELECT external_id, source_updated_at, state FROM raw_records WHERE connection_id = ?1 AND object = ?2 ORDER BY external_id",
+    )?;
+    let rows = stmt
+        .query_map(params![connection_id, object], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// The newest `source_updated_at` of an object's records, for data freshness.
+pub fn newest_update(conn: &Connection, connection_id: i64, object: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT max(source_updated_at) FROM raw_records WHERE connection_id = ?1 AND object = ?2")?
+        .query_row(params![connection_id, object], |r| r.get(0))?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

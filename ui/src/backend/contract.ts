@@ -11,6 +11,8 @@ import type {
   AuditFilter,
   AuditVerification,
   ConnectionSummary,
+  ConnectRequest,
+  LocalData,
 } from "./types";
 
 export interface Backend {
@@ -22,6 +24,10 @@ export interface Backend {
   auditVerify(): Promise<AuditVerification>;
   /** `list_connections`: the provider connections stored in the workspace. */
   listConnections(): Promise<ConnectionSummary[]>;
+  /** `connect_account { request }`: signs in (browser + loopback redirect) or checks a private-app token; an existing name reconnects. */
+  connectAccount(request: ConnectRequest): Promise<ConnectionSummary>;
+  /** `disconnect_account { name, data }`: removes the tokens from the keychain, keeping or deleting local data. */
+  disconnectAccount(name: string, data: LocalData): Promise<void>;
 }
 
 /** Which implementation is running, so the UI can say when data is not real. */

@@ -18,6 +18,12 @@ const KNOWN_CODES: Record<ErrorCode, true> = {
   io: true,
   audit_chain_broken: true,
   internal: true,
+  needs_reauth: true,
+  keychain_unavailable: true,
+  auth_rejected: true,
+  choose_tenant: true,
+  scope_missing: true,
+  unavailable: true,
 };
 
 export function isErrorCode(value: unknown): value is ErrorCode {

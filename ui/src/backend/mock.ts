@@ -124,6 +124,29 @@ export function createMockBackend(options: MockBackendOptions = {}): Backend {
         return { ok: fault === null, rowsChecked, fault };
       }),
     listConnections: () => answer("listConnections", () => connections),
+    connectAccount: (request) =>
+      answer("connectAccount", () => {
+        const existing = connections.find((c) => c.name === request.name.trim());
+        const summary: ConnectionSummary = {
+          id: existing?.id ?? connections.length + 1,
+          name: request.name.trim(),
+          provider: request.provider,
+          status: "connected",
+          tenant: existing?.tenant ?? "Mock organisation",
+          createdAt: existing?.createdAt ?? "2026-11-23T00:00:00Z",
+          lastSyncAt: existing?.lastSyncAt ?? null,
+        };
+        if (existing) Object.assign(existing, summary);
+        else connections.push(summary);
+        return summary;
+      }),
+    disconnectAccount: (name, data) =>
+      answer("disconnectAccount", () => {
+        const index = connections.findIndex((c) => c.name === name);
+        const found = connections[index];
+        if (found && data === "delete") connections.splice(index, 1);
+        else if (found) found.status = "disconnected";
+      }),
   };
 }
 

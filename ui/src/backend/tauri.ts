@@ -23,4 +23,6 @@ export const tauriBackend: Backend = {
   auditEntries: (filter) => call("audit_entries", { filter }),
   auditVerify: () => call("audit_verify"),
   listConnections: () => call("list_connections"),
+  connectAccount: (request) => call("connect_account", { request }),
+  disconnectAccount: (name, data) => call("disconnect_account", { name, data }),
 };

@@ -3,4 +3,4 @@
 /**
  * What kind of failure this is, stable across versions.
  */
-export type ErrorCode = "invalid_input" | "not_found" | "workspace" | "store" | "io" | "audit_chain_broken" | "internal";
+export type ErrorCode = "invalid_input" | "not_found" | "workspace" | "store" | "io" | "audit_chain_broken" | "internal" | "needs_reauth" | "keychain_unavailable" | "auth_rejected" | "choose_tenant" | "scope_missing" | "unavailable";

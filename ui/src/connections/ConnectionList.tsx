@@ -22,8 +22,8 @@ export function ConnectionList() {
       <EmptyState title="No connections yet" testId="connections-empty">
         <p>
           Concord needs a connection to HubSpot, Shopify, and Xero or QuickBooks Online before it
-          can compare them. For now, add connections from the command line with{" "}
-          <code>concord connect</code>; adding them from this screen is coming soon.
+          can compare them. Add one with the form above, or from the command line with{" "}
+          <code>concord connect</code>.
         </p>
       </EmptyState>
     );
@@ -40,6 +40,7 @@ export function ConnectionList() {
             <th scope="col">Status</th>
             <th scope="col">Tenant</th>
             <th scope="col">Last sync</th>
+            <th scope="col">Actions</th>
           </tr>
         </thead>
         <tbody>
@@ -61,6 +62,22 @@ export function ConnectionList() {
                 ) : (
                   <span className="muted">Never</span>
                 )}
+              </td>
+              <td>
+                {connection.status === "needs_reauth" && (
+                  <p role="alert" data-testid="reauth-prompt">
+                    The provider no longer accepts this connection. Connect again with the name “{connection.name}”
+                    above; its data and sync position are kept.
+                  </p>
+                )}
+                {connection.status !== "disconnected" && (
+                  <button type="button" onClick={() => void backend.disconnectAccount(connection.name, "keep").then(connections.reload)}>
+                    Disconnect (keep data)
+                  </button>
+                )}{" "}
+                <button type="button" onClick={() => void backend.disconnectAccount(connection.name, "delete").then(connections.reload)}>
+                  Disconnect and delete data
+                </button>
               </td>
             </tr>
           ))}

@@ -27,7 +27,7 @@ describe("connections", () => {
     renderWithBackend(<ConnectionsView />, createMockBackend({ connections: [] }));
     const empty = await screen.findByTestId("connections-empty");
     expect(empty, "points to the command that adds connections today").toHaveTextContent("concord connect");
-    expect(empty, "and says this screen will do it soon").toHaveTextContent("coming soon");
+    expect(empty, "and points to the form on this screen").toHaveTextContent("form above");
   });
 
   it("shows an error with its code", async () => {

@@ -1,0 +1,484 @@
+//! Normalisers: the forms in which two systems' values are compared.
+//!
+//! Systems write the same fact differently: `Zoe.Ng@Gmail.com ` and
+//! `zoe.ng@gmail.com`, `0412 345 678` and `+61412345678`, `12 Latrobe Tce` and
+//! `12 Latrobe Terrace`, `Ng, Zoe` and `Zoe Ng`, `Acme Pty. Ltd.` and `ACME PTY
+//! LTD`. Matching and conflict detection both go through these functions so
+//! that cosmetic differences never count as evidence against a link and never
+//! show up as conflicts. Every function is pure and total: bad input yields
+//! `None` or an empty form, never a panic.
+
+use std::collections::HashMap;
+
+/// An e-mail address in comparable form: trimmed, spaces removed, lower case,
+/// without a `mailto:` prefix. `None` when it is not an address at all.
+pub fn email(raw: &str) -> Option<String> {
+    let s: String = raw.trim().chars().filter(|c| !c.is_whitespace()).collect::<String>().to_lowercase();
+    let s = s.strip_prefix("mailto:").unwrap_or(&s).to_string();
+    let (local, domain) = s.split_once('@')?;
+    if local.is_empty() || !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') {
+        return None;
+    }
+    Some(s)
+}
+
+/// Phone numbers in E.164, parsed with the `phonenumber` crate (a port of
+/// Google's libphonenumber) with Australia as the default region. Parsing is
+/// the slowest normaliser, so results are remembered by the number's digits.
+#[derive(Debug, Default)]
+pub struct PhoneBook {
+    cache: HashMap<String, Option<String>>,
+}
+
+impl PhoneBook {
+    /// An empty cache.
+    pub fn new() -> Self {
+        PhoneBook::default()
+    }
+
+    /// `+61412345678` for `0412 345 678`, `+61 412 345 678` or `61412345678`.
+    /// A number the library cannot validate falls back to its bare digits
+    /// (so two systems holding the same odd number still agree); fewer than six
+    /// digits is no number.
+    pub fn e164(&mut self, raw: &str) -> Option<String> {
+        let plus = raw.trim_start().starts_with('+');
+        let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
+        if digits.len() < 6 {
+            return None;
+        }
+        let key = if plus { format!("+{digits}") } else { digits.clone() };
+        if let Some(hit) = self.cache.get(&key) {
+            return hit.clone();
+        }
+        // Unallocated ranges (common in test data and typos) still parse: keep
+        // their E.164 form so every system's spelling of them agrees.
+        let e164 = |n: phonenumber::PhoneNumber| n.format().mode(phonenumber::Mode::E164).to_string();
+        let parsed = phonenumber::parse(Some(phonenumber::country::Id::AU), &key).ok().map(e164);
+        // A bare "61..." without the plus is an Australian number written internationally.
+        let parsed = match parsed {
+            Some(p) if !plus && digits.starts_with("61") && digits.len() == 11 && !p.starts_with("+61") => Some(format!("+{digits}")),
+            Some(p) if !plus && digits.starts_with("61") && digits.len() == 11 && p.len() > 12 => Some(format!("+{digits}")),
+            other => other,
+        };
+        let out = Some(parsed.unwrap_or(digits));
+        self.cache.insert(key, out.clone());
+        out
+    }
+}
+
+/// Whether an 11-digit Australian Business Number passes the ATO checksum
+/// (subtract 1 from the first digit, weight by 10,1,3,...,19, divisible by 89).
+pub fn abn_checksum_ok(digits: &str) -> bool {
+    let d: Vec<u32> = digits.chars().filter_map(|c| c.to_digit(10)).collect();
+    if d.len() != 11 || digits.chars().count() != 11 || d[0] == 0 {
+        return false;
+    }
+    const W: [u32; 11] = [10, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19];
+    let sum: u32 = d.iter().enumerate().map(|(i, v)| if i == 0 { v - 1 } else { *v } * W[i]).sum();
+    sum % 89 == 0
+}
+
+/// A tax number as the matcher sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaxNumber {
+    /// An ABN that passes its checksum, as 11 digits.
+    Valid(String),
+    /// Something was written but it is not a valid ABN (wrong length or checksum).
+    Invalid(String),
+}
+
+/// Reads an ABN written any way (`51 824 753 556`, `51-824-753-556`, `ABN 51824753556`).
+pub fn tax_number(raw: &str) -> Option<TaxNumber> {
+    let t = raw.trim();
+    if t.is_empty() {
+        return None;
+    }
+    let digits: String = t.chars().filter(char::is_ascii_digit).collect();
+    if abn_checksum_ok(&digits) {
+        Some(TaxNumber::Valid(digits))
+    } else {
+        Some(TaxNumber::Invalid(t.to_string()))
+    }
+}
+
+/// Lower case, accents folded, punctuation turned into spaces (apostrophes
+/// dropped, `&` read as `and`), whitespace collapsed.
+pub fn fold(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        let c = fold_char(c);
+        match c {
+            '\'' | '\u{2019}' | '.' => {}
+            '&' => out.push_str(" and "),
+            c if c.is_alphanumeric() => out.extend(c.to_lowercase()),
+            _ => out.push(' '),
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn fold_char(c: char) -> char {
+    match c {
+        'á' | 'à' | 'â' | 'ä' | 'ã' | 'å' | 'Á' | 'À' | 'Â' | 'Ä' | 'Ã' | 'Å' => 'a',
+        'é' | 'è' | 'ê' | 'ë' | 'É' | 'È' | 'Ê' | 'Ë' => 'e',
+        'í' | 'ì' | 'î' | 'ï' | 'Í' | 'Ì' | 'Î' | 'Ï' => 'i',
+        'ó' | 'ò' | 'ô' | 'ö' | 'õ' | 'ø' | 'Ó' | 'Ò' | 'Ô' | 'Ö' | 'Õ' | 'Ø' => 'o',
+        'ú' | 'ù' | 'û' | 'ü' | 'Ú' | 'Ù' | 'Û' | 'Ü' => 'u',
+        'ñ' | 'Ñ' => 'n',
+        'ç' | 'Ç' => 'c',
+        'ý' | 'ÿ' | 'Ý' => 'y',
+        _ => c,
+    }
+}
+
+const HONORIFICS: &[&str] = &["mr", "mrs", "ms", "miss", "dr", "prof", "mx", "sir", "dame"];
+
+/// A person's name as tokens, given name(s) first: `Ng, Zoe` and `Zoe Ng` both
+/// give `["zoe", "ng"]`. Honorifics are dropped.
+pub fn person_tokens(given: Option<&str>, family: Option<&str>, display: Option<&str>) -> Vec<String> {
+    let given = given.map(fold).unwrap_or_default();
+    let family = family.map(fold).unwrap_or_default();
+    let text = if !given.is_empty() || !family.is_empty() {
+        format!("{given} {family}")
+    } else {
+        let d = display.unwrap_or("").trim();
+        match d.split_once(',') {
+            // "Family, Given" is the accounting systems' habit.
+            Some((f, g)) if !g.trim().is_empty() => format!("{} {}", fold(g), fold(f)),
+            _ => fold(d),
+        }
+    };
+    text.split_whitespace().filter(|t| !HONORIFICS.contains(t)).map(str::to_string).collect()
+}
+
+const LEGAL_SUFFIXES: &[&str] = &[
+    "pty", "ltd", "limited", "proprietary", "inc", "incorporated", "llc", "plc", "corp", "corporation", "co", "company",
+    "gmbh", "ag", "sa", "bv", "nv", "lp", "llp", "trust", "trustee", "atf",
+];
+
+/// An organisation's name without legal form or leading article: `The Larder
+/// Pty. Ltd.`, `LARDER PTY LTD` and `Larder` all give `larder`.
+pub fn company(raw: &str) -> String {
+    let folded = fold(raw);
+    let mut tokens: Vec<&str> = folded.split_whitespace().collect();
+    while tokens.len() > 1 && tokens.last().is_some_and(|t| LEGAL_SUFFIXES.contains(t)) {
+        tokens.pop();
+    }
+    if tokens.len() > 1 && tokens[0] == "the" {
+        tokens.remove(0);
+    }
+    tokens.join(" ")
+}
+
+const STREET_WORDS: &[(&str, &str)] = &[
+    ("st", "street"),
+    ("str", "street"),
+    ("rd", "road"),
+    ("ave", "avenue"),
+    ("av", "avenue"),
+    ("tce", "terrace"),
+    ("terr", "terrace"),
+    ("dr", "drive"),
+    ("drv", "drive"),
+    ("pde", "parade"),
+    ("hwy", "highway"),
+    ("cres", "crescent"),
+    ("cr", "crescent"),
+    ("ct", "court"),
+    ("pl", "place"),
+    ("ln", "lane"),
+    ("cl", "close"),
+    ("bvd", "boulevard"),
+    ("blvd", "boulevard"),
+    ("esp", "esplanade"),
+    ("cct", "circuit"),
+    ("gr", "grove"),
+    ("sq", "square"),
+    ("mt", "mount"),
+    ("nth", "north"),
+    ("sth", "south"),
+    ("e", "east"),
+    ("w", "west"),
+    ("apt", "unit"),
+    ("u", "unit"),
+    ("lvl", "level"),
+    ("l", "level"),
+    ("po", "po"),
+    ("pobox", "po box"),
+];
+
+/// Street lines in comparable form: lower case, punctuation gone, common
+/// abbreviations expanded (`St` -> `street`, `Tce` -> `terrace`), and `P.O.
+/// Box` written as `po box`.
+pub fn street(lines: &[String]) -> String {
+    let joined = lines.join(" ").replace('/', " / ");
+    let folded = fold(&joined);
+    let mut out: Vec<&str> = Vec::new();
+    for t in folded.split_whitespace() {
+        match STREET_WORDS.iter().find(|(short, _)| *short == t) {
+            Some((_, long)) => out.push(long),
+            None => out.push(t),
+        }
+    }
+    out.join(" ")
+}
+
+/// The first number in a street address (the house number), if any.
+pub fn street_number(street: &str) -> Option<&str> {
+    street.split_whitespace().find(|t| t.chars().next().is_some_and(|c| c.is_ascii_digit()))
+}
+
+/// A postcode without spaces, upper case.
+pub fn postcode(raw: &str) -> String {
+    raw.chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_uppercase()
+}
+
+const REGIONS: &[(&str, &str)] = &[
+    ("new south wales", "nsw"),
+    ("victoria", "vic"),
+    ("queensland", "qld"),
+    ("western australia", "wa"),
+    ("south australia", "sa"),
+    ("tasmania", "tas"),
+    ("australian capital territory", "act"),
+    ("northern territory", "nt"),
+];
+
+/// A state or territory as its code: `Queensland` and `QLD` both give `qld`.
+pub fn region(raw: &str) -> String {
+    let f = fold(raw);
+    REGIONS.iter().find(|(long, _)| *long == f).map(|(_, short)| short.to_string()).unwrap_or(f)
+}
+
+/// A country as a two-letter code where it is recognisably Australia or New Zealand.
+pub fn country(raw: &str) -> String {
+    match fold(raw).as_str() {
+        "australia" | "au" | "aus" | "commonwealth of australia" => "au".to_string(),
+        "new zealand" | "nz" | "nzl" | "aotearoa" => "nz".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Common English given-name variants, each group naming one person.
+const NICKNAMES: &[&[&str]] = &[
+    &["steven", "stephen", "steve"],
+    &["catherine", "katherine", "kathryn", "cathy", "kathy", "kate", "katie"],
+    &["john", "jon", "johnny", "jonathan"],
+    &["mohammed", "muhammad", "mohammad", "mohamed"],
+    &["sean", "shaun", "shawn"],
+    &["jeffrey", "geoffrey", "jeff", "geoff"],
+    &["phillip", "philip", "phil"],
+    &["alexandra", "alex", "alexander", "sandra", "sandy"],
+    &["thomas", "tom", "tommy"],
+    &["matthew", "matt"],
+    &["benjamin", "ben", "benny"],
+    &["samuel", "sam", "samantha"],
+    &["daniel", "dan", "danny"],
+    &["william", "will", "bill", "billy", "liam"],
+    &["robert", "rob", "bob", "bobby", "robbie"],
+    &["richard", "rick", "dick", "rich"],
+    &["michael", "mike", "mick", "mikey"],
+    &["james", "jim", "jimmy", "jamie"],
+    &["joseph", "joe", "joey"],
+    &["elizabeth", "liz", "beth", "betty", "eliza", "lizzie"],
+    &["margaret", "maggie", "meg", "peggy"],
+    &["jennifer", "jen", "jenny"],
+    &["christopher", "chris"],
+    &["christine", "christina", "chris", "tina"],
+    &["anthony", "tony"],
+    &["andrew", "andy", "drew"],
+    &["nicholas", "nick", "nicky"],
+    &["edward", "ed", "eddie", "ted"],
+    &["patrick", "pat", "paddy"],
+    &["patricia", "pat", "patty", "trish"],
+    &["susan", "sue", "susie"],
+    &["deborah", "debbie", "deb"],
+    &["rebecca", "becky", "bec"],
+    &["victoria", "vicky", "tori"],
+    &["jessica", "jess", "jessie"],
+    &["david", "dave"],
+    &["timothy", "tim"],
+    &["kenneth", "ken"],
+    &["gregory", "greg"],
+    &["charles", "charlie", "chuck"],
+    &["charlotte", "charlie", "lottie"],
+    &["frederick", "fred", "freddie"],
+    &["lawrence", "laurence", "larry"],
+    &["peter", "pete"],
+];
+
+/// Whether two (folded) given names are known variants of each other.
+pub fn nickname_of(a: &str, b: &str) -> bool {
+    a == b || NICKNAMES.iter().any(|g| g.contains(&a) && g.contains(&b))
+}
+
+/// How alike two name token lists are, 0.0 to 1.0, in either order: each
+/// token's best Jaro-Winkler match on the other side (known nickname pairs
+/// count as equal), averaged both ways. `Ng, Zoe` against `Zoe Ng` is 1.0.
+pub fn name_similarity(a: &[String], b: &[String]) -> f64 {
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    fn one_way(a: &[String], b: &[String]) -> f64 {
+        let mut sum = 0.0;
+        for x in a {
+            let best = b
+                .iter()
+                .map(|y| if nickname_of(x, y) { 1.0 } else { strsim::jaro_winkler(x, y) })
+                .fold(0.0_f64, f64::max);
+            sum += best;
+        }
+        sum / a.len() as f64
+    }
+    // The shorter list against the longer: a missing middle name costs little.
+    let (s, l) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    let short = one_way(s, l);
+    let long = one_way(l, s);
+    0.7 * short + 0.3 * long
+}
+
+/// The worst best-match of any token of the shorter name in the longer one:
+/// low when one name part (say the given name) disagrees outright, even if the
+/// others agree, so `Zoe Ng` and `Tom Ng` are told apart.
+pub fn weakest_token(a: &[String], b: &[String]) -> f64 {
+    let (s, l) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    s.iter()
+        .map(|x| l.iter().map(|y| if nickname_of(x, y) { 1.0 } else { strsim::jaro_winkler(x, y) }).fold(0.0_f64, f64::max))
+        .fold(1.0_f64, f64::min)
+}
+
+/// Jaro-Winkler similarity of two already-normalised strings.
+pub fn text_similarity(a: &str, b: &str) -> f64 {
+    if a == b {
+        return 1.0;
+    }
+    strsim::jaro_winkler(a, b)
+}
+
+/// A coarse sound-alike code for blocking on names with typos: first letter,
+/// then consonant classes with repeats and vowels removed, four characters.
+pub fn soundex(word: &str) -> String {
+    let mut out = String::new();
+    let mut last = '0';
+    for (i, c) in word.chars().filter(|c| c.is_ascii_alphabetic()).enumerate() {
+        let c = c.to_ascii_lowercase();
+        let code = match c {
+            'b' | 'f' | 'p' | 'v' => '1',
+            'c' | 'g' | 'j' | 'k' | 'q' | 's' | 'x' | 'z' => '2',
+            'd' | 't' => '3',
+            'l' => '4',
+            'm' | 'n' => '5',
+            'r' => '6',
+            _ => '0',
+        };
+        if i == 0 {
+            out.push(c);
+        } else if code != '0' && code != last {
+            out.push(code);
+        }
+        if c != 'h' && c != 'w' {
+            last = code;
+        }
+        if out.len() == 4 {
+            break;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check<T: PartialEq + std::fmt::Debug>(cases: &[(&str, T)], f: impl Fn(&str) -> T, why: &str) {
+        for (input, want) in cases {
+            assert_eq!(&f(input), want, "{why}: {input:?}");
+        }
+    }
+
+    #[test]
+    fn emails_ignore_case_and_spaces() {
+        check(
+            &[
+                (" Zoe.Ng@Gmail.COM ", Some("zoe.ng@gmail.com".to_string())),
+                ("zoe. ng@gmail.com", Some("zoe.ng@gmail.com".to_string())),
+                ("mailto:a@b.com.au", Some("a@b.com.au".to_string())),
+                ("not an email", None),
+                ("a@localhost", None),
+            ],
+            email,
+            "case, spaces and mailto: are cosmetic; a value without a domain is no address",
+        );
+    }
+
+    #[test]
+    fn phones_become_e164() {
+        let mut book = PhoneBook::new();
+        for (raw, want) in [
+            ("0412 345 678", Some("+61412345678")),
+            ("+61412345678", Some("+61412345678")),
+            ("61412345678", Some("+61412345678")),
+            ("(07) 3123 4567", Some("+61731234567")),
+            ("+64 21 123 4567", Some("+64211234567")),
+            ("123", None),
+        ] {
+            assert_eq!(book.e164(raw).as_deref(), want, "the same number written any way must give one E.164 form: {raw}");
+        }
+    }
+
+    #[test]
+    fn abn_checksum() {
+        check(
+            &[
+                ("51 824 753 556", Some(TaxNumber::Valid("51824753556".into()))),
+                ("ABN 51-824-753-556", Some(TaxNumber::Valid("51824753556".into()))),
+                ("51 824 753 557", Some(TaxNumber::Invalid("51 824 753 557".into()))),
+                ("5182475355", Some(TaxNumber::Invalid("5182475355".into()))),
+                ("", None),
+            ],
+            tax_number,
+            "an ABN is valid only with 11 digits and a correct checksum; formatting is cosmetic",
+        );
+    }
+
+    #[test]
+    fn names_in_either_order() {
+        let a = person_tokens(None, None, Some("Ng, Zoe"));
+        let b = person_tokens(Some("Zoe"), Some("Ng"), None);
+        assert_eq!(a, b, "'Ng, Zoe' is 'Zoe Ng' written family-first");
+        assert_eq!(name_similarity(&a, &b), 1.0, "the same tokens must score 1");
+        let swapped = person_tokens(Some("Ng"), Some("Zoe"), None);
+        assert_eq!(name_similarity(&a, &swapped), 1.0, "swapped given/family still name the same person");
+        let nick = person_tokens(Some("Steve"), Some("Smith"), None);
+        let full = person_tokens(Some("Steven"), Some("Smith"), None);
+        assert_eq!(name_similarity(&nick, &full), 1.0, "a known nickname is the same given name");
+        let other = person_tokens(Some("Olivia"), Some("Brown"), None);
+        assert!(name_similarity(&full, &other) < 0.7, "different people must score low");
+    }
+
+    #[test]
+    fn companies_drop_legal_form() {
+        check(
+            &[("The Larder Pty. Ltd.", "larder".to_string()), ("LARDER PTY LTD", "larder".into()), ("Café & Co", "cafe and".into()), ("Smith's Deli", "smiths deli".into())],
+            company,
+            "legal form, articles, case and accents are cosmetic",
+        );
+    }
+
+    #[test]
+    fn streets_expand_abbreviations() {
+        check(
+            &[("12 Latrobe Tce", "12 latrobe terrace".to_string()), ("12 LATROBE TERRACE", "12 latrobe terrace".into()), ("3/45 Queen St.", "3 45 queen street".into())],
+            |s| street(&[s.to_string()]),
+            "abbreviations and case are cosmetic",
+        );
+        assert_eq!(region("Queensland"), region("QLD"), "a state's name and code are the same state");
+        assert_eq!(country("Australia"), country("AU"), "a country's name and code are the same country");
+    }
+
+    #[test]
+    fn soundex_groups_typos() {
+        assert_eq!(soundex("smith"), soundex("smyth"), "a vowel typo must share a sound code");
+        assert_ne!(soundex("smith"), soundex("jones"), "different names must not");
+    }
+}

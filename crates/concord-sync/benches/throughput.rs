@@ -1,0 +1,117 @@
+//! Sync throughput benchmark: 100,000+ Xero records from the sandbox with rate limits off.
+//!
+//! Prints records per second, peak memory (VmHWM), and the ratio to a floor
+//! measured in the same run: the same pages fetched, parsed and inserted by
+//! the simplest possible loop (page numbers, one INSERT per record, one
+//! transaction per page, no mapping, no audit, no bookmark). Run with
+//! `cargo bench -p concord-sync --bench throughput`; `CONCORD_BENCH_CUSTOMERS`
+//! changes the business size.
+
+use concord_core::{Provider, Secret, StaticToken, SystemClock};
+use concord_sandbox::{RateLimitConfig, Sandbox, SandboxConfig};
+use concord_store::{connection, Store};
+use concord_sync::{sync, Options, Target};
+use serde_json::Value;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+fn peak_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+async fn xero_token(sb: &concord_sandbox::SandboxHandle) -> String {
+    let sp = concord_sandbox::Provider::Xero;
+    let creds = sb.credentials(sp);
+    let st = sb.state().clone();
+    let verifier = "v".repeat(50);
+    let redirect = "http://127.0.0.1:9/cb".to_string();
+    let mut q = std::collections::HashMap::new();
+    for (k, v) in [("client_id", creds.client_id.clone()), ("redirect_uri", redirect.clone()), ("response_type", "code".into()), ("scope", creds.scopes.clone()), ("code_challenge", concord_sandbox::oauth::s256(&verifier)), ("code_challenge_method", "S256".into())] {
+        q.insert(k.to_string(), v);
+    }
+    let now = st.clock.now_ms();
+    let url = st.oauth.lock().unwrap().authorize(sp, &q, now, "").unwrap();
+    let code = url::Url::parse(&url).unwrap().query_pairs().find(|(k, _)| k == "code").unwrap().1.to_string();
+    let mut form = std::collections::HashMap::new();
+    for (k, v) in [("grant_type", "authorization_code".to_string()), ("code", code), ("redirect_uri", redirect), ("client_id", creds.client_id), ("code_verifier", verifier)] {
+        form.insert(k.to_string(), v);
+    }
+    let issued = st.oauth.lock().unwrap().token(sp, &form, None, now).unwrap_or_else(|e| panic!("token: {}", e.error));
+    issued.access_token
+}
+
+fn new_store(dir: &std::path::Path, name: &str, base: &str, tenant: &str) -> (Store, i64) {
+    let store = Store::open(&dir.join(format!("{name}.db"))).unwrap();
+    let new = connection::NewConnection { name: "xero", provider: Provider::Xero, base_url: Some(base), tenant_id: Some(tenant), tenant_name: None, scopes: "", keychain_account: None };
+    let id = connection::insert(store.conn(), &new, "2026-01-01T00:00:00.000Z").unwrap();
+    (store, id)
+}
+
+/// The simplest loop: every page of every collection, parsed and inserted.
+async fn floor(store: &mut Store, cid: i64, base: &str, tenant: &str, token: &str) -> u64 {
+    let client = reqwest::Client::new();
+    let mut n = 0;
+    for (object, collection, id_key) in [("contacts", "Contacts", "ContactID"), ("invoices", "Invoices", "InvoiceID"), ("payments", "Payments", "PaymentID"), ("credit_notes", "CreditNotes", "CreditNoteID")] {
+        let mut page = 1;
+        loop {
+            let url = format!("{base}/api.xro/2.0/{collection}?page={page}&pageSize=1000&includeArchived=true");
+            let body: Value = client.get(url).bearer_auth(token).header("xero-tenant-id", tenant).header("If-Modified-Since", "1970-01-01T00:00:00Z").send().await.unwrap().json().await.unwrap();
+            let records = body[collection].as_array().cloned().unwrap_or_default();
+            let tx = store.conn().unchecked_transaction().unwrap();
+            for r in &records {
+                tx.prepare_cached("INSERT OR REPLACE INTO raw_records (connection_id, object, external_id, payload, content_hash, fetched_at) VALUES (?1, ?2, ?3, ?4, '', 'now')")
+                    .unwrap()
+                    .execute(rusqlite::params![cid, object, r[id_key].as_str().unwrap_or(""), r.to_string()])
+                    .unwrap();
+            }
+            tx.commit().unwrap();
+            n += records.len() as u64;
+            if body["pagination"]["page"].as_u64() >= body["pagination"]["pageCount"].as_u64() {
+                break;
+            }
+            page += 1;
+        }
+    }
+    n
+}
+
+fn main() {
+    let customers: usize = std::env::var("CONCORD_BENCH_CUSTOMERS").ok().and_then(|s| s.parse().ok()).unwrap_or(9_500);
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async {
+        let config = SandboxConfig { seed: 1, customers, rate_limits: RateLimitConfig { enabled: false, ..Default::default() }, ..Default::default() };
+        let sb = Sandbox::start(config).await.unwrap();
+        let base = sb.base_url(concord_sandbox::Provider::Xero);
+        let tenant = sb.xero_tenant_id();
+        let token = xero_token(&sb).await;
+        let dir = tempfile::tempdir().unwrap();
+        let before = peak_mb();
+
+        let (mut floor_store, fcid) = new_store(dir.path(), "floor", &base, &tenant);
+        let t = Instant::now();
+        let floor_records = floor(&mut floor_store, fcid, &base, &tenant, &token).await;
+        let floor_secs = t.elapsed().as_secs_f64();
+
+        let (store, cid) = new_store(dir.path(), "engine", &base, &tenant);
+        let store = Mutex::new(store);
+        let targets = vec![Target { connection_id: cid, name: "xero".into(), provider: Provider::Xero, base_url: base.clone(), tenant_id: Some(tenant.clone()), credentials: Arc::new(StaticToken(Secret::new(token.clone()))) }];
+        let options = Options { rate_limits: false, ..Default::default() };
+        let t = Instant::now();
+        let reports = sync(&store, Arc::new(SystemClock), &targets, &options, &concord_sync::progress::ignore).await;
+        let secs = t.elapsed().as_secs_f64();
+        assert!(reports.iter().all(|r| r.ok), "the benchmark sync must succeed: {reports:#?}");
+        let stored: u64 = reports.iter().map(|r| r.changed).sum();
+        println!("sandbox business: {customers} customers (peak before syncing {before:.0} MB, includes the in-process sandbox)");
+        println!("floor:  {floor_records} records in {floor_secs:.2}s = {:.0} records/s", floor_records as f64 / floor_secs);
+        println!("engine: {stored} records in {secs:.2}s = {:.0} records/s", stored as f64 / secs);
+        println!("ratio engine/floor time: {:.2}x", secs / floor_secs);
+        println!("peak memory (VmHWM, whole process incl. sandbox): {:.0} MB", peak_mb());
+    });
+}

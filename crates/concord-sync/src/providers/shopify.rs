@@ -1,0 +1,148 @@
+//! Shopify Admin GraphQL: customers and orders.
+//!
+//! Each page is a GraphQL query of the `customers` or `orders` connection
+//! with `query: "updated_at:>='<bookmark>'"`, `sortKey: UPDATED_AT`, `first`
+//! and `after`; paging ends when `pageInfo.hasNextPage` is false. Pacing
+//! follows the cost bucket reported in `extensions.cost.throttleStatus`; a
+//! `THROTTLED` error in a 200 waits for the bucket to refill.
+
+use crate::error::SyncError;
+use crate::spec::*;
+use concord_core::Provider;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// The Admin API version in use.
+pub const API_VERSION: &str = "2025-01";
+
+const MONEY: &str = "{ shopMoney { amount currencyCode } }";
+
+const CUSTOMER_FIELDS: &[Field] = &[
+    optional("given_name", &["firstName"], Ty::Text),
+    optional("family_name", &["lastName"], Ty::Text),
+    always("email", &["email", "defaultEmailAddress.emailAddress"], Ty::Text),
+    optional("phone", &["phone"], Ty::Text),
+    optional("company", &["defaultAddress.company"], Ty::Text),
+    optional("street", &["defaultAddress.address1"], Ty::Text),
+    optional("city", &["defaultAddress.city"], Ty::Text),
+    optional("state", &["defaultAddress.provinceCode"], Ty::Text),
+    optional("postcode", &["defaultAddress.zip"], Ty::Text),
+    optional("tax_exempt", &["taxExempt"], Ty::Bool),
+    optional("note", &["note"], Ty::Text),
+];
+const CUSTOMER_KNOWN: &[&str] = &["defaultEmailAddress", "defaultAddress", "state", "createdAt", "displayName"];
+const CUSTOMER_SELECTION: &str = "id firstName lastName displayName email phone note taxExempt state createdAt updatedAt defaultAddress { company address1 city provinceCode zip }";
+
+const ORDER_FIELDS: &[Field] = &[
+    always("number", &["name"], Ty::Text),
+    optional("email", &["email"], Ty::Text),
+    optional("customer_id", &["customer.id"], Ty::Text),
+    always("date", &["createdAt"], Ty::Text),
+    optional("cancelled_at", &["cancelledAt"], Ty::Text),
+    always("currency", &["currencyCode"], Ty::Text),
+    always("taxes_included", &["taxesIncluded"], Ty::Bool),
+    always("subtotal", &["subtotalPriceSet.shopMoney.amount"], Ty::Number),
+    always("total_tax", &["totalTaxSet.shopMoney.amount", "taxLines[*].priceSet.shopMoney.amount"], Ty::Number),
+    always("total", &["totalPriceSet.shopMoney.amount"], Ty::Number),
+    always("outstanding", &["totalOutstandingSet.shopMoney.amount"], Ty::Number),
+    optional("financial_status", &["displayFinancialStatus"], Ty::Text),
+];
+const ORDER_KNOWN: &[&str] = &["customer", "subtotalPriceSet", "totalTaxSet", "totalPriceSet", "totalOutstandingSet", "taxLines"];
+
+/// The streams.
+pub const STREAMS: &[StreamSpec] = &[
+    StreamSpec {
+        name: "customers",
+        resource: "customers",
+        kind: Kind::Party,
+        records_at: "data.customers.nodes",
+        id_at: "id",
+        updated_at: "updatedAt",
+        state: ACTIVE,
+        fields: CUSTOMER_FIELDS,
+        known: CUSTOMER_KNOWN,
+        sweep: None,
+        sweep_records_at: "",
+        max_page: 250,
+    },
+    StreamSpec {
+        name: "orders",
+        resource: "orders",
+        kind: Kind::SalesDocument,
+        records_at: "data.orders.nodes",
+        id_at: "id",
+        updated_at: "updatedAt",
+        state: ACTIVE,
+        fields: ORDER_FIELDS,
+        known: ORDER_KNOWN,
+        sweep: None,
+        sweep_records_at: "",
+        // Each order costs about 13 points; a query may cost at most 1,000.
+        max_page: 60,
+    },
+];
+
+/// Shopify's declarations.
+pub static SPEC: ProviderSpec = ProviderSpec {
+    provider: Provider::Shopify,
+    auth: Auth::Header("X-Shopify-Access-Token"),
+    quota: Quota { windows: &[], concurrency: 4, remaining_header: None, cost_bucket: Some((2000.0, 100.0)) },
+    page_size: 250,
+    streams: STREAMS,
+    request,
+    signal,
+    sweep_request: None,
+    clock_at: None,
+    total_at: None,
+    body_error,
+};
+
+fn selection(s: &StreamSpec) -> String {
+    if s.resource == "customers" {
+        CUSTOMER_SELECTION.to_string()
+    } else {
+        format!(
+            "id name email createdAt updatedAt cancelledAt currencyCode taxesIncluded displayFinancialStatus customer {{ id }} \
+             subtotalPriceSet {MONEY} totalTaxSet {MONEY} totalPriceSet {MONEY} totalOutstandingSet {MONEY} \
+             taxLines {{ title rate priceSet {MONEY} }}"
+        )
+    }
+}
+
+fn request(_t: &Tenant, s: &StreamSpec, p: &Position, n: usize) -> Result<PageRequest, SyncError> {
+    let query = format!(
+        "query Page($first: Int!, $after: String, $q: String) {{ {}(first: $first, after: $after, query: $q, sortKey: UPDATED_AT) {{ nodes {{ {} }} pageInfo {{ hasNextPage endCursor }} }} }}",
+        s.resource,
+        selection(s)
+    );
+    let q = p.since.as_ref().map(|since| format!("updated_at:>='{since}'"));
+    let body = json!({"query": query, "variables": {"first": n.min(s.max_page), "after": p.cursor, "q": q}});
+    Ok(PageRequest { method: Method::POST, path: format!("/admin/api/{API_VERSION}/graphql.json"), headers: vec![], body: Some(body) })
+}
+
+fn signal(s: &StreamSpec, body: &Value, _p: &Position, _n: usize, _len: usize) -> Signal {
+    let info = format!("data.{}.pageInfo", s.resource);
+    let more = lookup(body, &format!("{info}.hasNextPage")).and_then(Value::as_bool).unwrap_or(false);
+    if more {
+        Signal::More(text_at(body, &format!("{info}.endCursor")))
+    } else {
+        Signal::Done
+    }
+}
+
+fn body_error(_status: u16, body: &Value) -> Option<BodyError> {
+    let errors = body.get("errors")?.as_array()?;
+    let first = errors.first()?;
+    let code = text_at(first, "extensions.code").unwrap_or_default();
+    let message = text_at(first, "message").unwrap_or_default();
+    if code == "THROTTLED" {
+        let requested = lookup(body, "extensions.cost.requestedQueryCost").and_then(Value::as_f64).unwrap_or(100.0);
+        let available = lookup(body, "extensions.cost.throttleStatus.currentlyAvailable").and_then(Value::as_f64).unwrap_or(0.0);
+        let restore = lookup(body, "extensions.cost.throttleStatus.restoreRate").and_then(Value::as_f64).unwrap_or(100.0).max(1.0);
+        return Some(BodyError::Throttled(((requested - available) / restore).max(0.05)));
+    }
+    if message.contains("cursor") && message.contains("expired") {
+        return Some(BodyError::CursorExpired);
+    }
+    Some(BodyError::Rejected(message))
+}
