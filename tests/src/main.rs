@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use fantoccini::ClientBuilder;
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
 
 use tally::Tally;
@@ -151,8 +152,9 @@ async fn drive_app(
         }),
     );
     let connect = async {
-        ClientBuilder::rustls()
-            .map_err(|e| format!("cannot set up the WebDriver HTTP client: {e}"))?
+        // Plain HTTP: tauri-driver listens on loopback only. (A TLS client would also need a rustls
+        // crypto provider chosen, which is ambiguous once the workspace unifies ring and aws-lc-rs.)
+        ClientBuilder::new(HttpConnector::new())
             .capabilities(caps)
             .connect(&driver.url())
             .await

@@ -120,16 +120,7 @@ impl Walk<'_> {
     async fn visit(&self, screen: &str) -> Result<(), String> {
         self.click(&format!("nav-{screen}")).await?;
         self.wait_for_element(&format!("screen-{screen}"), self.patience).await?;
-        self.settle().await;
-        let png = self
-            .client
-            .screenshot()
-            .await
-            .map_err(|e| format!("screenshot of {screen} failed: {e}"))?;
-        let path = self.screenshots.join(format!("{screen}.png"));
-        std::fs::write(&path, png).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        println!("e2e: screenshot {}", path.display());
-        Ok(())
+        self.screenshot(screen).await
     }
 
     /// On the Activity screen, clicks `verify-chain` and waits for `chain-status` to say verified
@@ -144,8 +135,21 @@ impl Walk<'_> {
             let t = t.to_lowercase();
             t.contains("verified") && !t.contains("unverified") && !t.contains("not verified")
         })
-        .await
-        .map(|_| ())
+        .await?;
+        self.screenshot("activity-verified").await
+    }
+
+    async fn screenshot(&self, name: &str) -> Result<(), String> {
+        self.settle().await;
+        let png = self
+            .client
+            .screenshot()
+            .await
+            .map_err(|e| format!("screenshot {name} failed: {e}"))?;
+        let path = self.screenshots.join(format!("{name}.png"));
+        std::fs::write(&path, png).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        println!("e2e: screenshot {}", path.display());
+        Ok(())
     }
 
     async fn click(&self, id: &str) -> Result<(), String> {

@@ -22,10 +22,15 @@ pub mod canonical_record;
 pub mod conflict;
 pub mod connection;
 pub mod decision;
+pub mod discrepancy;
+pub mod import_source;
+pub mod imported_record;
 pub mod link;
+pub mod match_setting;
 pub mod migration;
 pub mod outbox;
 pub mod raw_record;
+pub mod record_link;
 pub mod sync_run;
 
 use rusqlite::{Connection, ErrorCode};

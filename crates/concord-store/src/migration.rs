@@ -7,6 +7,7 @@
 //! released: a change is a new entry at the end of [`MIGRATIONS`].
 
 use crate::{audit, bookmark, canonical_record, conflict, connection, decision, link, outbox, raw_record, sync_run};
+use crate::{discrepancy, import_source, imported_record, match_setting, record_link};
 use crate::{Result, StoreError};
 use rusqlite::Connection;
 
@@ -40,6 +41,16 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
     version: 2,
     name: "sync runs and their drift reports",
     statements: &[sync_run::SCHEMA_V2],
+}, Migration {
+    version: 3,
+    name: "matching: record links, imported spreadsheets, discrepancies, settings",
+    statements: &[
+        record_link::SCHEMA_V3,
+        import_source::SCHEMA_V3,
+        imported_record::SCHEMA_V3,
+        discrepancy::SCHEMA_V3,
+        match_setting::SCHEMA_V3,
+    ],
 }];
 
 /// The newest schema version this build knows.
