@@ -39,8 +39,9 @@ step "building the UI (ui/dist, embedded in the desktop binary)"
   npm run build
 )
 
-step "building the desktop app and the CLI"
-cargo build -p concord-desktop -p concord-cli --bins --features "$CONCORD_CARGO_FEATURES"
+step "building the desktop app and the CLI (with the UI embedded)"
+# The whole workspace, as scripts/test.sh builds it, so either script reuses the other's build.
+cargo build --workspace --bins --features "$CONCORD_CARGO_FEATURES"
 
 WORKSPACE="${CONCORD_WORKSPACE:-${XDG_DATA_HOME:-$HOME/.local/share}/concord-demo}"
 export CONCORD_WORKSPACE="$WORKSPACE"

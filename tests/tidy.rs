@@ -31,7 +31,9 @@ fn repo_root() -> PathBuf {
 /// Every `.rs` file under the rule roots, sorted so failures list in a stable order.
 fn rust_files() -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
         for entry in entries.flatten() {
             let path = entry.path();
             let name = entry.file_name().to_string_lossy().into_owned();
@@ -54,7 +56,10 @@ fn rust_files() -> Vec<PathBuf> {
 }
 
 fn relative(path: &Path) -> String {
-    path.strip_prefix(repo_root()).unwrap_or(path).display().to_string()
+    path.strip_prefix(repo_root())
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 /// Whether a file's first non-empty line is a `//!` module doc.
@@ -73,8 +78,7 @@ fn ignore_attribute_lines(text: &str) -> Vec<usize> {
         .enumerate()
         .filter(|(_, l)| {
             let l = l.trim_start();
-            l.starts_with(&pattern)
-                && l[pattern.len()..].trim_start().starts_with([']', '=', '('])
+            l.starts_with(&pattern) && l[pattern.len()..].trim_start().starts_with([']', '=', '('])
         })
         .map(|(i, _)| i + 1)
         .collect()
@@ -93,7 +97,13 @@ fn assert_none(rule: &str, why: &str, offenders: &[String]) {
 fn only_src_tauri_depends_on_tauri() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let out = Command::new(&cargo)
-        .args(["metadata", "--no-deps", "--format-version", "1", "--offline"])
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--offline",
+        ])
         .current_dir(repo_root())
         .output()
         .expect("cargo metadata must run to read the workspace's dependencies");
@@ -104,7 +114,9 @@ fn only_src_tauri_depends_on_tauri() {
     );
     let meta: serde_json::Value =
         serde_json::from_slice(&out.stdout).expect("cargo metadata prints JSON");
-    let packages = meta["packages"].as_array().expect("cargo metadata lists packages");
+    let packages = meta["packages"]
+        .as_array()
+        .expect("cargo metadata lists packages");
     assert!(
         packages.iter().any(|p| p["name"] == DESKTOP_PACKAGE),
         "the workspace has no package {DESKTOP_PACKAGE}; this rule exempts it by name, so a rename must update tidy.rs"
@@ -140,7 +152,10 @@ fn only_src_tauri_depends_on_tauri() {
 fn every_rust_file_opens_with_a_module_doc() {
     let files = rust_files();
     let me = repo_root().join("tests/tidy.rs");
-    assert!(files.contains(&me), "the file walk must find tidy.rs itself, or it is reading the wrong folders");
+    assert!(
+        files.contains(&me),
+        "the file walk must find tidy.rs itself, or it is reading the wrong folders"
+    );
 
     let offenders: Vec<String> = files
         .iter()
@@ -176,11 +191,31 @@ fn no_test_is_ignored() {
 #[test]
 fn rule_readers_recognise_what_they_look_for() {
     let docs = [
-        ("//! A module.\nfn f() {}", true, "a doc on the first line counts"),
-        ("\n\n   //! Indented after blank lines.", true, "leading blank lines are skipped"),
-        ("// A plain comment.\n//! Too late.", false, "a plain comment first is not a module doc"),
-        ("/// An item doc.", false, "an item doc documents the next item, not the module"),
-        ("#![allow(dead_code)]\n//! Doc.", false, "the doc must come before attributes"),
+        (
+            "//! A module.\nfn f() {}",
+            true,
+            "a doc on the first line counts",
+        ),
+        (
+            "\n\n   //! Indented after blank lines.",
+            true,
+            "leading blank lines are skipped",
+        ),
+        (
+            "// A plain comment.\n//! Too late.",
+            false,
+            "a plain comment first is not a module doc",
+        ),
+        (
+            "/// An item doc.",
+            false,
+            "an item doc documents the next item, not the module",
+        ),
+        (
+            "#![allow(dead_code)]\n//! Doc.",
+            false,
+            "the doc must come before attributes",
+        ),
         ("", false, "an empty file has no doc"),
     ];
     for (text, expected, reason) in docs {
@@ -189,12 +224,32 @@ fn rule_readers_recognise_what_they_look_for() {
 
     let attr = ["#[", "ignore"].concat();
     let ignores = [
-        (format!("{attr}]\nfn t() {{}}"), vec![1], "a bare ignore attribute"),
-        (format!("fn a() {{}}\n    {attr} = \"slow\"]"), vec![2], "an ignore attribute with a reason"),
-        ("let s = \"ignore\";".to_owned(), vec![], "the word alone is no attribute"),
-        (format!("{attr}d_field]"), vec![], "a longer attribute name is not ignore"),
+        (
+            format!("{attr}]\nfn t() {{}}"),
+            vec![1],
+            "a bare ignore attribute",
+        ),
+        (
+            format!("fn a() {{}}\n    {attr} = \"slow\"]"),
+            vec![2],
+            "an ignore attribute with a reason",
+        ),
+        (
+            "let s = \"ignore\";".to_owned(),
+            vec![],
+            "the word alone is no attribute",
+        ),
+        (
+            format!("{attr}d_field]"),
+            vec![],
+            "a longer attribute name is not ignore",
+        ),
     ];
     for (text, expected, reason) in ignores {
-        assert_eq!(ignore_attribute_lines(&text), expected, "{reason}: {text:?}");
+        assert_eq!(
+            ignore_attribute_lines(&text),
+            expected,
+            "{reason}: {text:?}"
+        );
     }
 }

@@ -71,11 +71,23 @@ async fn main() -> ExitCode {
         .ok()
         .and_then(|p| p.parent().map(Path::to_path_buf))
         .unwrap_or_else(|| PathBuf::from("."));
-    let target_dir = exe_dir.parent().map(Path::to_path_buf).unwrap_or_else(|| exe_dir.clone());
-    let desktop = absolute(args.desktop.unwrap_or_else(|| exe_dir.join("concord-desktop")));
+    let target_dir = exe_dir
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| exe_dir.clone());
+    let desktop = absolute(
+        args.desktop
+            .unwrap_or_else(|| exe_dir.join("concord-desktop")),
+    );
     let cli = absolute(args.cli.unwrap_or_else(|| exe_dir.join("concord")));
-    let driver_bin = absolute(args.tauri_driver.unwrap_or_else(|| target_dir.join("tools/bin/tauri-driver")));
-    let screenshots = absolute(args.screenshots.unwrap_or_else(|| target_dir.join("e2e-screenshots")));
+    let driver_bin = absolute(
+        args.tauri_driver
+            .unwrap_or_else(|| target_dir.join("tools/bin/tauri-driver")),
+    );
+    let screenshots = absolute(
+        args.screenshots
+            .unwrap_or_else(|| target_dir.join("e2e-screenshots")),
+    );
     let logs = absolute(args.logs.unwrap_or_else(|| target_dir.join("e2e-logs")));
     let patience = Duration::from_secs(args.patience_secs);
 
@@ -96,8 +108,17 @@ async fn main() -> ExitCode {
     println!("e2e: workspace {}", workspace.path().display());
 
     let mut tally = Tally::default();
-    drive_app(&mut tally, &desktop, &driver_bin, args.native_driver.as_deref(), &logs, &screenshots, workspace.path(), patience)
-        .await;
+    drive_app(
+        &mut tally,
+        &desktop,
+        &driver_bin,
+        args.native_driver.as_deref(),
+        &logs,
+        &screenshots,
+        workspace.path(),
+        patience,
+    )
+    .await;
     check_cli(&mut tally, &cli, workspace.path()).await;
 
     println!("{}", tally.summary());
@@ -107,7 +128,11 @@ async fn main() -> ExitCode {
     } else {
         let kept = workspace.keep();
         println!("e2e: kept the workspace for diagnosis: {}", kept.display());
-        println!("e2e: logs in {}, screenshots in {}", logs.display(), screenshots.display());
+        println!(
+            "e2e: logs in {}, screenshots in {}",
+            logs.display(),
+            screenshots.display()
+        );
         ExitCode::FAILURE
     }
 }
@@ -127,14 +152,25 @@ async fn drive_app(
 ) {
     let skip_all = |tally: &mut Tally, cause: &str| {
         for name in walk::check_names() {
-            tally.not_run(&name, "the app must start under WebDriver for any of its checks to run", cause);
+            tally.not_run(
+                &name,
+                "the app must start under WebDriver for any of its checks to run",
+                cause,
+            );
         }
     };
     if !desktop.is_file() {
-        skip_all(tally, &format!("no desktop binary at {} (run `cargo build -p concord-desktop`)", desktop.display()));
+        skip_all(
+            tally,
+            &format!(
+                "no desktop binary at {} (run `cargo build -p concord-desktop`)",
+                desktop.display()
+            ),
+        );
         return;
     }
-    let driver = match TauriDriver::start(driver_bin, native_driver, logs, Duration::from_secs(20)) {
+    let driver = match TauriDriver::start(driver_bin, native_driver, logs, Duration::from_secs(20))
+    {
         Ok(d) => d,
         Err(e) => {
             skip_all(tally, &e);
@@ -168,13 +204,27 @@ async fn drive_app(
             return;
         }
         Err(_) => {
-            skip_all(tally, &format!("no WebDriver session within {:?}; {}", patience * 2, driver.log_tail()));
+            skip_all(
+                tally,
+                &format!(
+                    "no WebDriver session within {:?}; {}",
+                    patience * 2,
+                    driver.log_tail()
+                ),
+            );
             let _ = driver.stop(Duration::from_secs(10));
             return;
         }
     };
 
-    Walk { client: &client, workspace, screenshots, patience }.run(tally).await;
+    Walk {
+        client: &client,
+        workspace,
+        screenshots,
+        patience,
+    }
+    .run(tally)
+    .await;
 
     // Ending the session makes WebKitWebDriver close the app, which must happen before the CLI
     // opens the same store and before tauri-driver is stopped.
@@ -191,7 +241,10 @@ async fn drive_app(
     let store = if entries > 0 {
         Ok(())
     } else {
-        Err(format!("{} is still empty after the app ran", workspace.display()))
+        Err(format!(
+            "{} is still empty after the app ran",
+            workspace.display()
+        ))
     };
     tally.record(CHECK_STORE, WHY_STORE, store);
 }
@@ -218,7 +271,11 @@ async fn check_cli(tally: &mut Tally, cli: &Path, workspace: &Path) {
             if out.status.success() {
                 Ok(())
             } else {
-                Err(format!("`concord audit verify` exited with {}: {}", out.status, text.trim()))
+                Err(format!(
+                    "`concord audit verify` exited with {}: {}",
+                    out.status,
+                    text.trim()
+                ))
             }
         }
     };

@@ -26,7 +26,10 @@ impl Tally {
             Ok(()) => println!("e2e: ok      {name}"),
             Err(seen) => println!("e2e: FAILED  {name}: {seen}. Why it must hold: {why}"),
         }
-        self.outcomes.push(Outcome { name: name.to_owned(), failed: result.is_err() });
+        self.outcomes.push(Outcome {
+            name: name.to_owned(),
+            failed: result.is_err(),
+        });
     }
 
     /// Records a check that could not run because `cause` broke first.
@@ -43,10 +46,18 @@ impl Tally {
     /// The failed checks' names again, for the end of a long log, then the closing count line.
     pub fn summary(&self) -> String {
         let mut out = String::new();
-        let failed_names: Vec<&str> =
-            self.outcomes.iter().filter(|o| o.failed).map(|o| o.name.as_str()).collect();
+        let failed_names: Vec<&str> = self
+            .outcomes
+            .iter()
+            .filter(|o| o.failed)
+            .map(|o| o.name.as_str())
+            .collect();
         if !failed_names.is_empty() {
-            let _ = writeln!(out, "e2e: failed checks (reasons above): {}", failed_names.join("; "));
+            let _ = writeln!(
+                out,
+                "e2e: failed checks (reasons above): {}",
+                failed_names.join("; ")
+            );
         }
         let (passed, failed) = self.counts();
         let _ = write!(out, "e2e: {passed} passed, {failed} failed");

@@ -49,7 +49,8 @@ impl TauriDriver {
             .map_err(|e| format!("cannot create log folder {}: {e}", log_dir.display()))?;
         let stdout_log = log_dir.join("tauri-driver.stdout.log");
         let stderr_log = log_dir.join("tauri-driver.stderr.log");
-        let open = |p: &Path| File::create(p).map_err(|e| format!("cannot create {}: {e}", p.display()));
+        let open =
+            |p: &Path| File::create(p).map_err(|e| format!("cannot create {}: {e}", p.display()));
 
         let mut cmd = Command::new(binary);
         cmd.arg("--port")
@@ -65,7 +66,12 @@ impl TauriDriver {
         let child = cmd
             .spawn()
             .map_err(|e| format!("cannot start tauri-driver at {}: {e}", binary.display()))?;
-        let mut driver = TauriDriver { child: Some(child), port, stdout_log, stderr_log };
+        let mut driver = TauriDriver {
+            child: Some(child),
+            port,
+            stdout_log,
+            stderr_log,
+        };
 
         let deadline = Instant::now() + ready_within;
         loop {
@@ -119,12 +125,17 @@ impl TauriDriver {
     }
 
     fn terminate(&mut self, within: Duration) -> Result<(), String> {
-        let Some(mut child) = self.child.take() else { return Ok(()) };
+        let Some(mut child) = self.child.take() else {
+            return Ok(());
+        };
         let pid = libc::pid_t::try_from(child.id())
             .map_err(|_| format!("tauri-driver pid {} does not fit pid_t", child.id()))?;
         // SAFETY: kill(2) with a pid we spawned and still own (not yet reaped) and a valid signal.
         if unsafe { libc::kill(pid, libc::SIGTERM) } != 0 {
-            return Err(format!("SIGTERM to tauri-driver ({pid}) failed: {}", std::io::Error::last_os_error()));
+            return Err(format!(
+                "SIGTERM to tauri-driver ({pid}) failed: {}",
+                std::io::Error::last_os_error()
+            ));
         }
         let deadline = Instant::now() + within;
         loop {

@@ -14,7 +14,13 @@ use crate::tally::Tally;
 
 /// The screens reachable from the navigation, by the name used in their test ids
 /// (`nav-<name>` opens `screen-<name>`).
-pub const SCREENS: [&str; 5] = ["connections", "review", "reconciliation", "reports", "activity"];
+pub const SCREENS: [&str; 5] = [
+    "connections",
+    "review",
+    "reconciliation",
+    "reports",
+    "activity",
+];
 
 /// The checks the walk records, so a walk cut short can still count the ones it did not reach.
 pub fn check_names() -> Vec<String> {
@@ -34,11 +40,14 @@ const WHY_EMBEDDED: &str = "the binary must serve the UI built into it from ui/d
     and shows nothing unless a Vite dev server happens to run";
 const WHY_WORKSPACE: &str = "the UI reads the workspace path from the Rust backend over Tauri IPC, so \
     seeing the temporary folder proves the app started with --workspace and a command round-tripped";
-const WHY_TITLE: &str = "people find the app by its window title, and a wrong title usually means the \
+const WHY_TITLE: &str =
+    "people find the app by its window title, and a wrong title usually means the \
     UI bundle embedded in the binary is not the one built from ui/";
-const WHY_SCREEN: &str = "each navigation entry must open its screen; a dead link hides a whole part \
+const WHY_SCREEN: &str =
+    "each navigation entry must open its screen; a dead link hides a whole part \
     of the product";
-const WHY_CHAIN: &str = "the audit log is hash-chained so tampering is detectable; the Activity screen's \
+const WHY_CHAIN: &str =
+    "the audit log is hash-chained so tampering is detectable; the Activity screen's \
     verify button must run that check in the backend and report a fresh workspace as verified";
 
 /// What the walk needs besides the WebDriver session.
@@ -62,11 +71,16 @@ impl Walk<'_> {
     pub async fn run(&self, tally: &mut Tally) {
         let embedded = self.wait_for_embedded_ui().await;
         let broken = embedded.is_err();
-        self.record(tally, CHECK_EMBEDDED, WHY_EMBEDDED, embedded).await;
+        self.record(tally, CHECK_EMBEDDED, WHY_EMBEDDED, embedded)
+            .await;
         if broken {
             // Every later step would wait out its full patience on a page that cannot appear.
             for name in check_names().iter().skip(1) {
-                tally.not_run(name, "the app must show its UI for any screen check to mean anything", "the embedded UI did not load");
+                tally.not_run(
+                    name,
+                    "the app must show its UI for any screen check to mean anything",
+                    "the embedded UI did not load",
+                );
             }
             return;
         }
@@ -77,11 +91,14 @@ impl Walk<'_> {
             .unwrap_or_else(|_| expected.clone());
         // The first wait also covers the app's cold start, so it gets twice the patience.
         let shown = self
-            .wait_for_text("workspace-path", self.patience * 2, |t| t.contains(&expected) || t.contains(&canonical))
+            .wait_for_text("workspace-path", self.patience * 2, |t| {
+                t.contains(&expected) || t.contains(&canonical)
+            })
             .await
             .map(|_| ())
             .map_err(|e| format!("{e} (expected it to contain {expected})"));
-        self.record(tally, "workspace path shown", WHY_WORKSPACE, shown).await;
+        self.record(tally, "workspace path shown", WHY_WORKSPACE, shown)
+            .await;
 
         let title = match self.client.title().await {
             Ok(t) if t == "Concord" => Ok(()),
@@ -92,11 +109,13 @@ impl Walk<'_> {
 
         for screen in SCREENS {
             let outcome = self.visit(screen).await;
-            self.record(tally, &format!("screen {screen}"), WHY_SCREEN, outcome).await;
+            self.record(tally, &format!("screen {screen}"), WHY_SCREEN, outcome)
+                .await;
         }
 
         let chain = self.verify_chain().await;
-        self.record(tally, "audit chain verified in the app", WHY_CHAIN, chain).await;
+        self.record(tally, "audit chain verified in the app", WHY_CHAIN, chain)
+            .await;
     }
 
     /// Waits until the webview has left about:blank, then requires the page to come from the
@@ -104,7 +123,11 @@ impl Walk<'_> {
     async fn wait_for_embedded_ui(&self) -> Result<(), String> {
         let deadline = Instant::now() + self.patience;
         let url = loop {
-            let url = self.client.current_url().await.map_err(|e| format!("cannot read the page URL: {e}"))?;
+            let url = self
+                .client
+                .current_url()
+                .await
+                .map_err(|e| format!("cannot read the page URL: {e}"))?;
             if url.scheme() != "about" || Instant::now() >= deadline {
                 break url;
             }
@@ -119,16 +142,23 @@ impl Walk<'_> {
     /// Clicks `nav-<screen>`, waits for `screen-<screen>` and saves a screenshot of it.
     async fn visit(&self, screen: &str) -> Result<(), String> {
         self.click(&format!("nav-{screen}")).await?;
-        self.wait_for_element(&format!("screen-{screen}"), self.patience).await?;
+        self.wait_for_element(&format!("screen-{screen}"), self.patience)
+            .await?;
         self.screenshot(screen).await
     }
 
     /// On the Activity screen, clicks `verify-chain` and waits for `chain-status` to say verified
     /// (and not "unverified" or "not verified", which also contain the word).
     async fn verify_chain(&self) -> Result<(), String> {
-        if self.client.find(Locator::Css(&css("screen-activity"))).await.is_err() {
+        if self
+            .client
+            .find(Locator::Css(&css("screen-activity")))
+            .await
+            .is_err()
+        {
             self.click("nav-activity").await?;
-            self.wait_for_element("screen-activity", self.patience).await?;
+            self.wait_for_element("screen-activity", self.patience)
+                .await?;
         }
         self.click("verify-chain").await?;
         self.wait_for_text("chain-status", self.patience, |t| {
@@ -154,10 +184,17 @@ impl Walk<'_> {
 
     async fn click(&self, id: &str) -> Result<(), String> {
         let element = self.wait_for_element(id, self.patience).await?;
-        element.click().await.map_err(|e| format!("clicking `{}` failed: {e}", css(id)))
+        element
+            .click()
+            .await
+            .map_err(|e| format!("clicking `{}` failed: {e}", css(id)))
     }
 
-    async fn wait_for_element(&self, id: &str, within: Duration) -> Result<fantoccini::elements::Element, String> {
+    async fn wait_for_element(
+        &self,
+        id: &str,
+        within: Duration,
+    ) -> Result<fantoccini::elements::Element, String> {
         let selector = css(id);
         self.client
             .wait()
@@ -221,16 +258,23 @@ impl Walk<'_> {
     }
 
     async fn save_failure_evidence(&self, name: &str) -> String {
-        let slug: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+        let slug: String = name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
         let png: PathBuf = self.screenshots.join(format!("failure-{slug}.png"));
         let html: PathBuf = self.screenshots.join(format!("failure-{slug}.html"));
         let mut saved = Vec::new();
-        if let Ok(Ok(bytes)) = tokio::time::timeout(Duration::from_secs(10), self.client.screenshot()).await {
+        if let Ok(Ok(bytes)) =
+            tokio::time::timeout(Duration::from_secs(10), self.client.screenshot()).await
+        {
             if std::fs::write(&png, bytes).is_ok() {
                 saved.push(png.display().to_string());
             }
         }
-        if let Ok(Ok(source)) = tokio::time::timeout(Duration::from_secs(10), self.client.source()).await {
+        if let Ok(Ok(source)) =
+            tokio::time::timeout(Duration::from_secs(10), self.client.source()).await
+        {
             if std::fs::write(&html, source).is_ok() {
                 saved.push(html.display().to_string());
             }

@@ -23,6 +23,7 @@
 pub mod connect;
 pub mod error;
 pub mod json;
+pub mod matching;
 pub mod sync;
 pub mod workspace;
 

@@ -41,3 +41,10 @@ pub fn upsert_mapped(
     .execute(rusqlite::params![key.0, key.1, key.2, kind, data, source_updated_at, now])?;
     Ok(())
 }
+
+/// Every canonical record's kind and data (for matching), oldest mapping first.
+pub fn all(conn: &rusqlite::Connection) -> crate::Result<Vec<(String, String)>> {
+    let mut stmt = conn.prepare("SELECT kind, data FROM canonical_records ORDER BY id")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}

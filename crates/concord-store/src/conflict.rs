@@ -22,3 +22,106 @@ CREATE TABLE conflicts (
 );
 CREATE INDEX conflicts_status ON conflicts (status);
 ";
+
+/// A conflict found by a matching run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DetectedConflict {
+    pub entity_kind: String,
+    pub entity_key: String,
+    pub field: String,
+    /// JSON array of every system's value.
+    pub candidates: String,
+    pub suggested_winner: Option<String>,
+    pub reason: String,
+}
+
+/// A stored conflict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConflictRow {
+    pub id: i64,
+    pub entity_kind: String,
+    pub entity_key: String,
+    pub field: String,
+    pub candidates: String,
+    pub suggested_winner: Option<String>,
+    pub reason: String,
+    pub status: String,
+    pub detected_at: String,
+    pub updated_at: String,
+}
+
+/// Records a matching run's conflicts: new ones open, re-detected ones are
+/// refreshed (a decided one whose values changed becomes
+/// `changed_since_decided`), and open ones no longer detected are resolved.
+/// Call inside one transaction.
+pub fn record_detected(conn: &rusqlite::Connection, found: &[DetectedConflict], now: &str) -> crate::Result<()> {
+    conn.execute("UPDATE conflicts SET status = 'resolved', updated_at = ?1 WHERE status = 'open'", [now])?;
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO conflicts (entity_kind, entity_key, field, candidates, suggested_winner, reason, status, detected_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?7)
+         ON CONFLICT (entity_key, field) DO UPDATE SET
+           status = CASE
+             WHEN conflicts.status = 'resolved' THEN 'open'
+             WHEN conflicts.status IN ('decided','pushed') AND conflicts.candidates <> excluded.candidates THEN 'changed_since_decided'
+             ELSE conflicts.status END,
+           entity_kind = excluded.entity_kind, candidates = excluded.candidates,
+           suggested_winner = excluded.suggested_winner, reason = excluded.reason, updated_at = excluded.updated_at",
+    )?;
+    for c in found {
+        stmt.execute(rusqlite::params![c.entity_kind, c.entity_key, c.field, c.candidates, c.suggested_winner, c.reason, now])?;
+    }
+    Ok(())
+}
+
+/// Conflicts, optionally in one status, by customer then field.
+pub fn list(conn: &rusqlite::Connection, status: Option<&str>) -> crate::Result<Vec<ConflictRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, entity_kind, entity_key, field, candidates, suggested_winner, reason, status, detected_at, updated_at
+         FROM conflicts WHERE (?1 IS NULL OR status = ?1) ORDER BY entity_key, field",
+    )?;
+    let rows = stmt
+        .query_map([status], |r| {
+            Ok(ConflictRow {
+                id: r.get(0)?,
+                entity_kind: r.get(1)?,
+                entity_key: r.get(2)?,
+                field: r.get(3)?,
+                candidates: r.get(4)?,
+                suggested_winner: r.get(5)?,
+                reason: r.get(6)?,
+                status: r.get(7)?,
+                detected_at: r.get(8)?,
+                updated_at: r.get(9)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod detected_tests {
+    use super::*;
+    use crate::Store;
+
+    fn found(candidates: &str) -> DetectedConflict {
+        DetectedConflict {
+            entity_kind: "party".into(),
+            entity_key: "party:1/contacts/1".into(),
+            field: "email".into(),
+            candidates: candidates.into(),
+            suggested_winner: None,
+            reason: "r".into(),
+        }
+    }
+
+    #[test]
+    fn conflicts_open_resolve_and_reopen() {
+        let mut store = Store::open_in_memory().unwrap();
+        store.transaction(|tx| record_detected(tx, &[found("[1]")], "t1")).unwrap();
+        assert_eq!(list(store.conn(), Some("open")).unwrap().len(), 1, "a new conflict is open");
+        store.transaction(|tx| record_detected(tx, &[], "t2")).unwrap();
+        assert_eq!(list(store.conn(), Some("resolved")).unwrap().len(), 1, "a conflict no longer found is resolved");
+        store.transaction(|tx| record_detected(tx, &[found("[1]")], "t3")).unwrap();
+        assert_eq!(list(store.conn(), Some("open")).unwrap().len(), 1, "a conflict found again reopens");
+    }
+}
