@@ -49,15 +49,50 @@ step "initialising the workspace $WORKSPACE"
 "$CONCORD_BIN/concord" --workspace "$WORKSPACE" init
 
 # ---- Provider sandboxes ----------------------------------------------------------------------
-# Later issues start the HubSpot, Shopify, Xero and QuickBooks sandboxes (target/debug/concord-sandbox)
-# here, in the background, and point the workspace's connections at them; stop them in an EXIT trap.
+# One concord-sandbox process serves HubSpot, Shopify, Xero and QuickBooks on 127.0.0.1 in the
+# background until this script ends (window closed, Ctrl-C or an error), so syncs and pushes from the
+# app keep working. `concord demo` connects the workspace to it through the real connect path and
+# syncs and matches it; it runs inside the same keychain session as the window, which then finds
+# the tokens. Provider time runs 60x faster, so rate-limit windows (and token lifetimes) are short.
+SANDBOX_READY="$CONCORD_TARGET/demo-sandbox.ready"
+SANDBOX_LOG="$CONCORD_TARGET/demo-sandbox.log"
+: >"$SANDBOX_READY"
+step "starting the provider sandboxes (seed ${CONCORD_DEMO_SEED:-7}, ${CONCORD_DEMO_CUSTOMERS:-2000} customers; log in $SANDBOX_LOG)"
+"$CONCORD_BIN/concord-sandbox" --seed "${CONCORD_DEMO_SEED:-7}" --customers "${CONCORD_DEMO_CUSTOMERS:-2000}" \
+  --port 0 --time-scale 60 >"$SANDBOX_READY" 2>"$SANDBOX_LOG" &
+SANDBOX_PID=$!
+stop_sandbox() {
+  kill -TERM "$SANDBOX_PID" 2>/dev/null || true
+  wait "$SANDBOX_PID" 2>/dev/null || true
+}
+trap stop_sandbox EXIT
+SANDBOX_ORIGIN=""
+for _ in $(seq 1 600); do # its ready line (JSON on stdout) names the origin; up to 60 s
+  SANDBOX_ORIGIN="$(sed -n 's|.*"origin":"\(http://127\.0\.0\.1:[0-9]*\)".*|\1|p' "$SANDBOX_READY")"
+  [ -n "$SANDBOX_ORIGIN" ] && break
+  if ! kill -0 "$SANDBOX_PID" 2>/dev/null; then
+    echo "demo: concord-sandbox exited before it was ready; see $SANDBOX_LOG" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+if [ -z "$SANDBOX_ORIGIN" ]; then
+  echo "demo: concord-sandbox was not ready after 60 s; see $SANDBOX_LOG" >&2
+  exit 1
+fi
+step "sandboxes ready at $SANDBOX_ORIGIN (they stop when the window closes)"
+# Inside the keychain session: connect, sync and match, then open the window.
+DEMO_SESSION=(bash -c '"$1" --workspace "$2" demo --sandbox-url "$3" && bash scripts/demo-window.sh "$2"'
+  demo-session "$CONCORD_BIN/concord" "$WORKSPACE" "$SANDBOX_ORIGIN")
 # ----------------------------------------------------------------------------------------------
 
 if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
   step "no \$DISPLAY or \$WAYLAND_DISPLAY: opening the window in a virtual X display (Xvfb), which you cannot see"
   [ -n "${CONCORD_DEMO_SCREENSHOT:-}" ] || step "set CONCORD_DEMO_SCREENSHOT=shot.png to capture it; Ctrl-C stops the demo"
-  export NO_AT_BRIDGE=1 # no accessibility services on the private bus; nobody can use them there
-  exec xvfb-run -a -s "$CONCORD_XVFB_SCREEN" dbus-run-session -- \
-    bash scripts/keyring-session.sh bash scripts/demo-window.sh "$WORKSPACE"
+  # Not exec: the EXIT trap stops the sandbox after the window closes.
+  status=0
+  xvfb-run -a -s "$CONCORD_XVFB_SCREEN" dbus-run-session -- \
+    bash scripts/keyring-session.sh "${DEMO_SESSION[@]}" || status=$?
+  exit "$status"
 fi
-exec bash scripts/demo-window.sh "$WORKSPACE"
+"${DEMO_SESSION[@]}"

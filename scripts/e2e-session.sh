@@ -15,8 +15,6 @@ if [ -z "${DISPLAY:-}" ] || [ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ]; then
   echo "  xvfb-run -a dbus-run-session -- bash scripts/e2e-session.sh" >&2
   exit 2
 fi
-# No accessibility bus: GTK would otherwise start at-spi services on the private bus for nothing.
-export NO_AT_BRIDGE=1
 echo "e2e-session: display $DISPLAY"
 
 exec bash "$ROOT/scripts/keyring-session.sh" "$CONCORD_BIN/concord-e2e" \

@@ -6,7 +6,7 @@
 #   ui-build      npm ci + npm run build in ui/ (the desktop binary embeds ui/dist)
 #   ui-test       npm test in ui/ (vitest)
 #   cargo-test    every workspace crate's tests, src-tauri included (nextest if present) + doctests
-#   build         the desktop app, the CLI and the e2e driver binaries
+#   build         every binary of the workspace: the desktop app, the CLI, the e2e driver, the sandboxes
 #   tauri-driver  cargo install --locked tauri-driver into target/tools (skipped when present)
 #   e2e           the app walked over WebDriver inside Xvfb + a private session bus + a throwaway keyring
 # Each stage runs under `timeout`, logs to target/test-logs/<stage>.log, and reports its seconds.
@@ -44,9 +44,11 @@ stage_ui-test() {
 
 stage_cargo-test() {
   if cargo nextest --version >/dev/null 2>&1; then
-    cargo nextest run --workspace --features "$CONCORD_CARGO_FEATURES" --no-fail-fast
-    # nextest does not run doctests.
-    cargo test --workspace --features "$CONCORD_CARGO_FEATURES" --doc --no-fail-fast
+    local rc=0
+    cargo nextest run --workspace --features "$CONCORD_CARGO_FEATURES" --no-fail-fast || rc=$?
+    # nextest does not run doctests; run them even when a test above failed, to report both.
+    cargo test --workspace --features "$CONCORD_CARGO_FEATURES" --doc --no-fail-fast || rc=$?
+    return "$rc"
   else
     cargo test --workspace --features "$CONCORD_CARGO_FEATURES" --no-fail-fast
   fi

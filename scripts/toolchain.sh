@@ -14,6 +14,10 @@ version_at_least() {
 
 # Fails with install instructions when cargo is missing or older than the workspace needs.
 require_rust() {
+  # rustup installs into ~/.cargo/bin, which a non-login shell (CI, cron, sudo) may not have on PATH.
+  if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
+    export PATH="$HOME/.cargo/bin:$PATH"
+  fi
   if ! command -v cargo >/dev/null 2>&1; then
     cat >&2 <<EOF
 concord: cargo was not found on PATH.

@@ -21,6 +21,7 @@
 //! about Tauri.
 
 pub mod connect;
+pub mod demo;
 pub mod error;
 pub mod json;
 pub mod matching;

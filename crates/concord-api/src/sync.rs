@@ -188,6 +188,65 @@ impl Workspace {
                 credentials: creds,
             });
         }
+        self.run_targets(targets, options, progress).await
+    }
+
+    /// Syncs the connections named (all when `names` is empty) with the
+    /// credentials their connect step stored in the OS keychain. A connection
+    /// that needs re-authorisation is reported as a failed result and the
+    /// others still run.
+    pub async fn sync_connected(
+        &self,
+        names: &[String],
+        options: &SyncOptions,
+        progress: &(dyn Fn(SyncProgress) + Send + Sync),
+    ) -> Result<Vec<SyncStreamResult>> {
+        let rows = connection::list(self.store().conn())?;
+        for n in names {
+            if !rows.iter().any(|r| &r.name == n) {
+                return Err(ApiError::new(ErrorCode::NotFound, format!("no connection named {n:?}; `concord status` lists them")));
+            }
+        }
+        let mut targets = Vec::new();
+        let mut refused = Vec::new();
+        for row in rows.into_iter().filter(|r| names.is_empty() || names.contains(&r.name)) {
+            if row.status == ConnectionState::Disconnected {
+                continue;
+            }
+            match self.credentials(&row.name).await {
+                Ok(access) => targets.push(concord_sync::Target {
+                    connection_id: row.id,
+                    name: row.name,
+                    provider: row.provider,
+                    base_url: access.api_base,
+                    tenant_id: access.tenant_id.or(row.tenant_id),
+                    credentials: access.credentials,
+                }),
+                Err(err) => refused.push(SyncStreamResult {
+                    connection: row.name,
+                    provider: row.provider,
+                    stream: "(all streams)".to_string(),
+                    ok: false,
+                    needs_reauth: err.code == ErrorCode::NeedsReauth,
+                    records: 0,
+                    changed: 0,
+                    pages: 0,
+                    error: Some(err.message),
+                    drift: Vec::new(),
+                }),
+            }
+        }
+        let mut results = self.run_targets(targets, options, progress).await?;
+        results.extend(refused);
+        Ok(results)
+    }
+
+    async fn run_targets(
+        &self,
+        targets: Vec<concord_sync::Target>,
+        options: &SyncOptions,
+        progress: &(dyn Fn(SyncProgress) + Send + Sync),
+    ) -> Result<Vec<SyncStreamResult>> {
         let engine_options = concord_sync::Options {
             rate_limits: options.rate_limits,
             time_scale: options.time_scale,

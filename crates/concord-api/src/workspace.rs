@@ -112,6 +112,11 @@ impl Workspace {
         self.store.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Who acts through this handle, as the audit log names them.
+    pub(crate) fn actor(&self) -> &str {
+        &self.actor
+    }
+
     pub(crate) fn now(&self) -> String {
         timestamp::format(self.clock.now())
     }

@@ -9,6 +9,10 @@ mod sync;
 
 mod connect;
 
+mod matching;
+
+mod demo;
+
 use clap::{Args, Parser, Subcommand};
 use concord_api::json::AuditFilter;
 use concord_api::{ApiError, ErrorCode, Workspace};
@@ -61,6 +65,32 @@ enum Command {
     Disconnect(connect::DisconnectArgs),
     /// List connections and their status.
     Connections,
+    /// Link records across systems and find conflicts and discrepancies (or, given two record keys, link them by hand).
+    Link(matching::LinkArgs),
+    /// Print links with their score, method and evidence.
+    Links(matching::LinksArgs),
+    /// Confirm a link the matcher made or suggested.
+    Confirm(matching::PairArgs),
+    /// Reject a link: the records are not the same (the matcher will not link them again).
+    Reject(matching::PairArgs),
+    /// Undo a link (recorded as a rejection, so later runs keep it undone).
+    Unlink(matching::PairArgs),
+    /// Print fields on which linked records disagree, with every value and the suggested winner.
+    Conflicts(matching::ListArgs),
+    /// Print money and record discrepancies found by the last `concord link`.
+    Discrepancies(matching::ListArgs),
+    /// Show or change the system-of-record policy and the matching thresholds.
+    #[command(subcommand)]
+    Policy(matching::PolicyCommand),
+    /// Import a spreadsheet of parties or documents as one more source system.
+    ImportCsv(matching::ImportArgs),
+    /// Connect this workspace to the local provider sandboxes (concord-sandbox), sync it and match it.
+    ///
+    /// Goes through the same connect code a user does: OAuth with PKCE for Xero and
+    /// QuickBooks (the demo follows the sandbox's sign-in page itself instead of
+    /// opening a browser) and private-app tokens for HubSpot and Shopify; tokens go
+    /// to the OS keychain. Running it again reconnects the same four connections.
+    Demo(demo::DemoArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -115,6 +145,16 @@ fn run(cli: Cli) -> Result<ExitCode, ApiError> {
         Command::Connect(args) => connect::connect(&Workspace::init(&dir, clock, "cli")?, args),
         Command::Disconnect(args) => connect::disconnect(&Workspace::open(&dir, clock, "cli")?, args),
         Command::Connections => connect::list(&Workspace::open(&dir, clock, "cli")?),
+        Command::Link(args) => matching::link(&Workspace::open(&dir, clock, "cli")?, args),
+        Command::Links(args) => matching::links(&Workspace::open(&dir, clock, "cli")?, args),
+        Command::Confirm(args) => matching::decide(&Workspace::open(&dir, clock, "cli")?, args, concord_api::matching::LinkAction::Confirm),
+        Command::Reject(args) => matching::decide(&Workspace::open(&dir, clock, "cli")?, args, concord_api::matching::LinkAction::Reject),
+        Command::Unlink(args) => matching::decide(&Workspace::open(&dir, clock, "cli")?, args, concord_api::matching::LinkAction::Unlink),
+        Command::Conflicts(args) => matching::conflicts(&Workspace::open(&dir, clock, "cli")?, args),
+        Command::Discrepancies(args) => matching::discrepancies(&Workspace::open(&dir, clock, "cli")?, args),
+        Command::Policy(cmd) => matching::policy(&Workspace::open(&dir, clock, "cli")?, cmd),
+        Command::ImportCsv(args) => matching::import_csv(&Workspace::init(&dir, clock, "cli")?, args),
+        Command::Demo(args) => demo::run(&Workspace::init(&dir, clock, "cli")?, args),
         Command::Audit(AuditCommand::Verify) => {
             let ws = Workspace::open(&dir, clock, "cli")?;
             let v = ws.audit_verify()?;

@@ -6,18 +6,16 @@
 //! connection, the last successful sync, records and freshness per stream,
 //! errors, drift warnings and whether the connection needs re-authorisation.
 //!
-//! Until the connect layer's keychain is wired in, a connection's token comes
-//! from the environment variable `CONCORD_TOKEN_<NAME>` (the connection's name
-//! upper-cased, other characters as `_`), read once and never printed.
+//! Tokens come from the OS keychain, where `concord connect` put them; a
+//! connection that needs re-authorisation fails alone and says how to reconnect.
 
 use clap::Args;
-use concord_api::sync::{CredentialLookup, SyncOptions, SyncProgress};
+use concord_api::sync::{SyncOptions, SyncProgress};
 use concord_api::{ApiError, ErrorCode, Workspace};
-use concord_core::{Credentials, Secret, StaticToken};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::collections::HashMap;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// Arguments of `concord sync`.
@@ -34,17 +32,6 @@ pub struct SyncArgs {
     /// Do not draw progress bars.
     #[arg(long)]
     pub quiet: bool,
-}
-
-/// The environment variable holding a connection's token.
-pub fn token_variable(name: &str) -> String {
-    let upper: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
-    format!("CONCORD_TOKEN_{upper}")
-}
-
-fn env_credentials(name: &str, _p: concord_core::Provider) -> Option<Arc<dyn Credentials>> {
-    let token = std::env::var(token_variable(name)).ok().filter(|t| !t.trim().is_empty())?;
-    Some(Arc::new(StaticToken(Secret::new(token.trim().to_string()))))
 }
 
 fn internal(e: impl std::fmt::Display) -> ApiError {
@@ -79,8 +66,7 @@ pub fn run_sync(ws: &Workspace, args: SyncArgs) -> Result<ExitCode, ApiError> {
         }
     };
     let options = SyncOptions { rate_limits: !args.no_rate_limits, time_scale: args.time_scale, ..Default::default() };
-    let lookup: &CredentialLookup = &env_credentials;
-    let results = runtime.block_on(ws.sync(&args.names, lookup, &options, &progress))?;
+    let results = runtime.block_on(ws.sync_connected(&args.names, &options, &progress))?;
     let failed: Vec<_> = results.iter().filter(|r| !r.ok).collect();
     for r in &results {
         for d in &r.drift {

@@ -130,8 +130,16 @@ fn value_of(field: Field, p: &Party, f: &PartyFeatures, i: u32) -> Option<Value>
     }
 }
 
+/// Address forms (`street|city|postcode|region`) agree part by part; a part
+/// one system leaves empty does not disagree.
+fn parts_agree(a: &str, b: &str) -> bool {
+    let (x, y): (Vec<&str>, Vec<&str>) = (a.split('|').collect(), b.split('|').collect());
+    x.len() == 4 && y.len() == 4 && x.iter().zip(&y).all(|(p, q)| p.is_empty() || q.is_empty() || p == q)
+}
+
 fn agree(a: &Value, b: &Value) -> bool {
     a.form == b.form
+        || parts_agree(&a.form, &b.form)
         || a.alts.contains(&b.form)
         || b.alts.contains(&a.form)
         || ((a.loose.is_some() || b.loose.is_some()) && sorted(&a.form) == sorted(&b.form))
