@@ -29,7 +29,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 /// Where a canonical record came from: which connection, which collection, which id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Source {
     /// The store's connection id (a CSV import counts as a connection too).
@@ -43,12 +43,6 @@ pub struct Source {
     pub external_id: String,
     /// The provider's last-modified instant (RFC 3339, UTC), when it gives one.
     pub last_modified: Option<String>,
-}
-
-impl Default for Source {
-    fn default() -> Self {
-        Source { connection_id: 0, provider: None, object: String::new(), external_id: String::new(), last_modified: None }
-    }
 }
 
 impl Source {

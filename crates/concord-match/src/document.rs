@@ -13,8 +13,7 @@
 //! order that carries the same reference or the same lines is kept as a
 //! duplicate so reconciliation can report it.
 
-use crate::link::{logistic, Method};
-use crate::normalise;
+use crate::link::{logistic, Evidence, Method};
 use crate::party::record_ref_key;
 use concord_core::model::{DocumentKind, Payment, PaymentDirection, SalesDocument};
 use rust_decimal::Decimal;
@@ -33,17 +32,18 @@ pub(crate) enum NodeKind {
 
 /// A document or payment in comparable form.
 #[derive(Debug, Clone)]
-pub(crate) struct DocFeatures {
+pub(crate) struct DocFeatures<'a> {
     pub system: i64,
     pub node: NodeKind,
+    /// `provider:external id`, only when some record carries cross references.
     pub own_key: String,
-    pub external_id: String,
+    pub external_id: &'a str,
     pub refs: Vec<String>,
     /// Party cluster of the customer, when known.
     pub customer: Option<u32>,
     pub day: Option<i32>,
     pub total: Decimal,
-    pub currency: Option<String>,
+    pub currency: Option<&'a str>,
     /// The document number's digits without leading zeros.
     pub number: String,
     /// Numbers named in the reference, same form.
@@ -54,7 +54,7 @@ pub(crate) struct DocFeatures {
     /// document): external id and, when known, collection.
     pub targets: Vec<(String, Option<String>)>,
     /// The record's collection (`invoices`, `orders`, ...).
-    pub object: String,
+    pub object: &'a str,
 }
 
 /// Digits of a document number without leading zeros: `INV-00042` and `42` agree.
@@ -83,22 +83,30 @@ fn lines_hash(doc: &SalesDocument) -> u64 {
     if doc.lines.is_empty() {
         return 0;
     }
-    let mut items: Vec<(String, String)> = doc
+    // Each line hashes its item (code, else description; case and spacing
+    // ignored) and quantity (Decimal hashes equal values equally); the sorted
+    // line hashes make the document's, so line order does not matter.
+    let mut each: Vec<u64> = doc
         .lines
         .iter()
         .map(|l| {
-            let item = l.item_code.as_deref().filter(|c| !c.trim().is_empty()).map(normalise::fold).unwrap_or_else(|| normalise::fold(l.description.as_deref().unwrap_or("")));
-            (item, l.quantity.normalize().to_string())
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            let item = l.item_code.as_deref().filter(|c| !c.trim().is_empty()).or(l.description.as_deref()).unwrap_or("");
+            for c in item.chars().filter(|c| c.is_alphanumeric()) {
+                c.to_ascii_lowercase().hash(&mut h);
+            }
+            l.quantity.normalize().hash(&mut h);
+            h.finish()
         })
         .collect();
-    items.sort_unstable();
+    each.sort_unstable();
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    items.hash(&mut h);
+    each.hash(&mut h);
     h.finish() | 1
 }
 
 /// Features of a sales document; `customer` is its party cluster if known.
-pub(crate) fn doc_features(d: &SalesDocument, customer: Option<u32>) -> DocFeatures {
+pub(crate) fn doc_features(d: &SalesDocument, customer: Option<u32>, with_keys: bool) -> DocFeatures<'_> {
     let node = match d.kind {
         DocumentKind::Order => NodeKind::Order,
         DocumentKind::Invoice => NodeKind::Invoice,
@@ -107,38 +115,38 @@ pub(crate) fn doc_features(d: &SalesDocument, customer: Option<u32>) -> DocFeatu
     DocFeatures {
         system: d.source.connection_id,
         node,
-        own_key: record_ref_key(d.source.provider, d.source.connection_id, &d.source.external_id),
-        external_id: d.source.external_id.clone(),
+        own_key: if with_keys { record_ref_key(d.source.provider, d.source.connection_id, &d.source.external_id) } else { String::new() },
+        external_id: &d.source.external_id,
         refs: d.cross_refs.iter().map(|r| record_ref_key(Some(r.provider), 0, &r.external_id)).collect(),
         customer,
         day: day_of(d.issue_date.as_deref()),
         total: d.total,
-        currency: d.currency.as_deref().map(|c| c.trim().to_uppercase()),
+        currency: d.currency.as_deref().map(str::trim),
         number: d.number.as_deref().map(number_form).unwrap_or_default(),
         ref_numbers: d.reference.as_deref().map(numbers_in).unwrap_or_default(),
         lines: lines_hash(d),
         targets: d.credits_ref.iter().map(|r| (r.clone(), None)).collect(),
-        object: d.source.object.clone(),
+        object: &d.source.object,
     }
 }
 
 /// Features of a payment or refund.
-pub(crate) fn payment_features(p: &Payment, customer: Option<u32>) -> DocFeatures {
+pub(crate) fn payment_features(p: &Payment, customer: Option<u32>, with_keys: bool) -> DocFeatures<'_> {
     DocFeatures {
         system: p.source.connection_id,
         node: if p.direction == PaymentDirection::Refunded { NodeKind::Refund } else { NodeKind::Payment },
-        own_key: record_ref_key(p.source.provider, p.source.connection_id, &p.source.external_id),
-        external_id: p.source.external_id.clone(),
+        own_key: if with_keys { record_ref_key(p.source.provider, p.source.connection_id, &p.source.external_id) } else { String::new() },
+        external_id: &p.source.external_id,
         refs: Vec::new(),
         customer,
         day: day_of(p.date.as_deref()),
         total: p.amount,
-        currency: p.currency.as_deref().map(|c| c.trim().to_uppercase()),
+        currency: p.currency.as_deref().map(str::trim),
         number: String::new(),
         ref_numbers: p.reference.as_deref().map(numbers_in).unwrap_or_default(),
         lines: 0,
         targets: p.allocations.iter().map(|a| (a.document_ref.clone(), a.document_object.clone())).collect(),
-        object: p.source.object.clone(),
+        object: &p.source.object,
     }
 }
 
@@ -149,7 +157,7 @@ pub(crate) struct DocPair {
     pub b: u32,
     pub score: f64,
     pub method: Method,
-    pub evidence: Vec<String>,
+    pub evidence: Vec<Evidence>,
     /// Kept although the other side already has a counterpart in this system.
     pub duplicate: bool,
 }
@@ -159,31 +167,36 @@ fn compatible(x: NodeKind, y: NodeKind) -> bool {
     matches!((x, y), (Order, Invoice) | (Invoice, Order) | (Invoice, Invoice) | (Order, Order) | (CreditNote, CreditNote))
 }
 
-/// Scores two documents from different systems.
-pub(crate) fn compare(a: &DocFeatures, b: &DocFeatures) -> (f64, Method, Vec<String>) {
-    if a.refs.contains(&b.own_key) || b.refs.contains(&a.own_key) {
-        return (1.0, Method::CrossReference, vec!["stored cross-reference".into()]);
+/// Scores two documents from different systems, with the evidence when asked.
+pub(crate) fn compare(a: &DocFeatures, b: &DocFeatures, mut ev: Option<&mut Vec<Evidence>>) -> (f64, Method) {
+    let mut say = |e: Evidence| {
+        if let Some(v) = ev.as_deref_mut() {
+            v.push(e);
+        }
+    };
+    if !a.own_key.is_empty() && (a.refs.contains(&b.own_key) || b.refs.contains(&a.own_key)) {
+        say("stored cross-reference".into());
+        return (1.0, Method::CrossReference);
     }
     let mut w = 0.0;
-    let mut ev = Vec::new();
     let mut method = Method::Probabilistic;
     let names = |x: &DocFeatures, y: &DocFeatures| y.node == NodeKind::Order && !y.number.is_empty() && x.ref_numbers.contains(&y.number);
     if names(a, b) || names(b, a) {
         w += 15.0;
         method = Method::Reference;
-        ev.push("reference names the order number".into());
+        say("reference names the order number".into());
     } else if a.node == b.node && !a.number.is_empty() && a.number == b.number && a.node != NodeKind::Order {
         w += 8.0;
-        ev.push("same document number".into());
+        say("same document number".into());
     }
     match (a.customer, b.customer) {
         (Some(x), Some(y)) if x == y => {
             w += 4.0;
-            ev.push("same customer".into());
+            say("same customer".into());
         }
         (Some(_), Some(_)) => {
             w -= 6.0;
-            ev.push("different customers".into());
+            say("different customers".into());
         }
         _ => {}
     }
@@ -196,37 +209,34 @@ pub(crate) fn compare(a: &DocFeatures, b: &DocFeatures) -> (f64, Method, Vec<Str
             11..=30 => -4.0,
             _ => -10.0,
         };
-        ev.push(if d == 0 { "same date".to_string() } else { format!("dates {d} days apart") });
+        say(if d == 0 { "same date".into() } else { format!("dates {d} days apart").into() });
     }
     let diff = (a.total - b.total).abs();
     if diff.is_zero() {
         w += 8.0;
-        ev.push("same total".into());
-    } else if diff <= Decimal::new(5, 2) {
-        w += 3.0;
-        ev.push(format!("totals differ by {diff}"));
+        say("same total".into());
     } else {
-        w -= 3.0;
-        ev.push(format!("totals differ by {diff}"));
+        w += if diff <= Decimal::new(5, 2) { 3.0 } else { -3.0 };
+        say(format!("totals differ by {diff}").into());
     }
     if a.lines != 0 && b.lines != 0 {
         if a.lines == b.lines {
             w += 8.0;
-            ev.push("same line items".into());
+            say("same line items".into());
         } else {
             w -= 4.0;
-            ev.push("different line items".into());
+            say("different line items".into());
         }
     }
-    if a.currency.is_some() && b.currency.is_some() && a.currency != b.currency {
-        ev.push("different currency".into());
+    if matches!((a.currency, b.currency), (Some(x), Some(y)) if !x.eq_ignore_ascii_case(y)) {
+        say("different currency".into());
     }
-    (logistic(w, 8.0), method, ev)
+    (logistic(w, 8.0), method)
 }
 
 /// Links nodes: structural links inside systems, then scored links across.
 /// Returns every pair scored at or above `suggest`.
-pub(crate) fn link(nodes: &[DocFeatures], auto: f64, suggest: f64) -> Vec<DocPair> {
+pub(crate) fn link(nodes: &[DocFeatures<'_>], auto: f64, suggest: f64) -> Vec<DocPair> {
     let mut out: Vec<DocPair> = Vec::new();
     // Structural, inside one system.
     // Ids may repeat across a system's collections (QuickBooks numbers each from 1).
@@ -234,7 +244,7 @@ pub(crate) fn link(nodes: &[DocFeatures], auto: f64, suggest: f64) -> Vec<DocPai
     let mut invoice_by_number: HashMap<(i64, &str), u32> = HashMap::new();
     for (i, n) in nodes.iter().enumerate() {
         if matches!(n.node, NodeKind::Order | NodeKind::Invoice | NodeKind::CreditNote) {
-            by_ext.entry((n.system, n.external_id.as_str())).or_default().push(i as u32);
+            by_ext.entry((n.system, n.external_id)).or_default().push(i as u32);
         }
         if n.node == NodeKind::Invoice && !n.number.is_empty() {
             invoice_by_number.insert((n.system, n.number.as_str()), i as u32);
@@ -246,7 +256,7 @@ pub(crate) fn link(nodes: &[DocFeatures], auto: f64, suggest: f64) -> Vec<DocPai
             let Some(hits) = by_ext.get(&(n.system, t.as_str())) else { continue };
             // Prefer the named collection, else the kind this node pays or credits.
             let want = |j: &u32| match object {
-                Some(o) => nodes[*j as usize].object == *o,
+                Some(o) => nodes[*j as usize].object == o.as_str(),
                 None => match n.node {
                     NodeKind::Refund => nodes[*j as usize].node == NodeKind::Order,
                     _ => matches!(nodes[*j as usize].node, NodeKind::Invoice | NodeKind::Order),
@@ -290,7 +300,7 @@ pub(crate) fn link(nodes: &[DocFeatures], auto: f64, suggest: f64) -> Vec<DocPai
         if n.node == NodeKind::Order && !n.number.is_empty() {
             orders_by_number.entry(n.number.as_str()).or_default().push(i as u32);
         }
-        if matches!(n.node, NodeKind::Order | NodeKind::Invoice | NodeKind::CreditNote) {
+        if matches!(n.node, NodeKind::Order | NodeKind::Invoice | NodeKind::CreditNote) && !n.own_key.is_empty() {
             own.insert(n.own_key.as_str(), i as u32);
         }
     }
@@ -347,8 +357,13 @@ pub(crate) fn link(nodes: &[DocFeatures], auto: f64, suggest: f64) -> Vec<DocPai
         .into_iter()
         .filter_map(|k| {
             let (a, b) = ((k >> 32) as u32, k as u32);
-            let (score, method, evidence) = compare(&nodes[a as usize], &nodes[b as usize]);
-            (score >= suggest).then_some(DocPair { a, b, score, method, evidence, duplicate: false })
+            let (x, y) = (&nodes[a as usize], &nodes[b as usize]);
+            let (score, method) = compare(x, y, None);
+            (score >= suggest).then(|| {
+                let mut evidence = Vec::new();
+                compare(x, y, Some(&mut evidence));
+                DocPair { a, b, score, method, evidence, duplicate: false }
+            })
         })
         .collect();
     scored.sort_by(|x, y| y.score.total_cmp(&x.score).then(x.a.cmp(&y.a)).then(x.b.cmp(&y.b)));

@@ -120,13 +120,14 @@ pub struct Plan {
 }
 
 /// Runs `f` over `items` in `threads` contiguous chunks, keeping order.
-fn par_map<T: Sync, U: Send>(items: &[T], threads: usize, f: impl Fn(&[T]) -> Vec<U> + Sync) -> Vec<U> {
+fn par_map<'a, T: Sync, U: Send>(items: &'a [T], threads: usize, f: impl Fn(&'a [T]) -> Vec<U> + Sync) -> Vec<U> {
     if threads <= 1 || items.len() < 2048 {
         return f(items);
     }
     let chunk = items.len().div_ceil(threads);
     std::thread::scope(|s| {
-        let handles: Vec<_> = items.chunks(chunk).map(|c| s.spawn(|| f(c))).collect();
+        let f = &f;
+        let handles: Vec<_> = items.chunks(chunk).map(|c| s.spawn(move || f(c))).collect();
         handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
     })
 }
@@ -205,7 +206,7 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
     for ((l, r), d) in &decided {
         if let (Some(&a), Some(&b)) = (party_index.get(l.as_str()), party_index.get(r.as_str())) {
             if !scored_pairs.contains(&pair_key(a, b)) {
-                let s = party::Scored { score: if d.state == LinkState::Rejected { 0.0 } else { 1.0 }, method: Method::Manual, evidence: vec!["linked by the bookkeeper".into()] };
+                let s = party::Scored { score: if d.state == LinkState::Rejected { 0.0 } else { 1.0 }, method: Method::Manual, evidence: vec![link::Evidence::Borrowed("linked by the bookkeeper")] };
                 scored.push((a.min(b), a.max(b), s));
             }
         }
@@ -259,11 +260,19 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
     }
     let party_groups = clusters.groups();
     let mut root_key: HashMap<u32, String> = HashMap::with_capacity(party_groups.len());
+    let mut found = par_map(&party_groups, config.threads, |chunk| {
+        let mut out = Vec::new();
+        for g in chunk {
+            let key = format!("party:{}", g.iter().map(|&i| party_keys[i as usize].as_str()).min().unwrap_or(""));
+            out.extend(conflict::party_conflicts(&key, g, parties, &feats, policy));
+        }
+        out
+    });
+    plan.conflicts.append(&mut found);
     for g in &party_groups {
-        let key = format!("party:{}", g.iter().map(|&i| party_keys[i as usize].as_str()).min().unwrap_or(""));
-        plan.conflicts.extend(conflict::party_conflicts(&key, g, parties, &feats, policy));
         let mut recs: Vec<String> = g.iter().map(|&i| party_keys[i as usize].clone()).collect();
         recs.sort();
+        let key = format!("party:{}", recs[0]);
         root_key.insert(clusters.root[g[0] as usize], key.clone());
         plan.parties.push(Cluster { key, records: recs });
     }
@@ -294,16 +303,19 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
         }
     }
 
+    drop(feats);
     // Documents and payments.
     let mut customer_of: HashMap<(i64, &str), u32> = HashMap::with_capacity(parties.len());
     for (i, p) in parties.iter().enumerate() {
         customer_of.insert((p.source.connection_id, p.source.external_id.as_str()), clusters.root[i]);
     }
     let cust = |conn: i64, r: &Option<String>| r.as_deref().and_then(|r| customer_of.get(&(conn, r)).copied());
+    // Cross-reference keys cost an allocation per record: build them only when some document carries one.
+    let with_keys = records.documents.iter().any(|d| !d.cross_refs.is_empty());
     let mut nodes: Vec<document::DocFeatures> = par_map(&records.documents, config.threads, |chunk| {
-        chunk.iter().map(|d| document::doc_features(d, cust(d.source.connection_id, &d.customer_ref))).collect()
+        chunk.iter().map(|d| document::doc_features(d, cust(d.source.connection_id, &d.customer_ref), with_keys)).collect()
     });
-    nodes.extend(records.payments.iter().map(|p| document::payment_features(p, cust(p.source.connection_id, &p.customer_ref))));
+    nodes.extend(records.payments.iter().map(|p| document::payment_features(p, cust(p.source.connection_id, &p.customer_ref), with_keys)));
     let node_keys: Vec<String> =
         records.documents.iter().map(|d| d.source.key()).chain(records.payments.iter().map(|p| p.source.key())).collect();
     let pairs = document::link(&nodes, config.auto_threshold, suggest);
@@ -314,7 +326,7 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
     let mut edge_link: Vec<usize> = Vec::new();
     let mut cannot: HashSet<u64> = HashSet::new();
     let mut seen: HashSet<u64> = HashSet::new();
-    let mut add = |a: u32, b: u32, score: f64, method: Method, evidence: Vec<String>, doc_links: &mut Vec<Link>| {
+    let mut add = |a: u32, b: u32, score: f64, method: Method, evidence: Vec<link::Evidence>, doc_links: &mut Vec<Link>| {
         let (ka, kb) = (&node_keys[a as usize], &node_keys[b as usize]);
         let state = state_of(ka, kb, score);
         let (l, r) = link::ordered(ka, kb);

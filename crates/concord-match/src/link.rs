@@ -10,6 +10,10 @@
 //! plan, which is how they survive later syncs.
 
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+
+/// One piece of evidence, in words: most are fixed phrases, so they cost no allocation.
+pub type Evidence = Cow<'static, str>;
 
 /// What a link joins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -152,7 +156,7 @@ pub struct Link {
     /// 0.0 to 1.0.
     pub score: f64,
     /// Each piece of evidence as a short phrase.
-    pub evidence: Vec<String>,
+    pub evidence: Vec<Evidence>,
     pub state: LinkState,
     /// True when both records are in the same system: a duplicate (or, for
     /// [`Method::Association`], a contact and its organisation).

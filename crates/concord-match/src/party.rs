@@ -14,7 +14,7 @@
 //! checked against the names, so a shared office e-mail alone never merges
 //! two people. Weights are general, not fitted to any one data set.
 
-use crate::link::{logistic, Method};
+use crate::link::{logistic, Evidence, Method};
 use crate::normalise::{self, PhoneBook, TaxNumber};
 use concord_core::model::{AddressKind, Party, PartyKind};
 
@@ -150,37 +150,38 @@ pub(crate) fn blocking_keys(f: &PartyFeatures, out: &mut Vec<u64>) {
     let mut sorted = f.person.clone();
     sorted.sort_unstable();
     let name_key = sorted.join(" ");
-    let places: Vec<(&str, &str, Option<&str>)> =
-        f.addresses.iter().map(|a| (a.postcode.as_str(), a.city.as_str(), a.number.as_deref())).collect();
-    for (pc, city, number) in &places {
+    for a in &f.addresses {
+        let (pc, city) = (a.postcode.as_str(), a.city.as_str());
+        // Where a record has a postcode it is the place; otherwise the city.
+        let place = if pc.is_empty() { city } else { pc };
+        if place.is_empty() {
+            continue;
+        }
         if !name_key.is_empty() {
-            if !pc.is_empty() {
-                push("np", &[&name_key, pc]);
-            }
-            if !city.is_empty() {
-                push("nc", &[&name_key, city]);
-            }
-            // Typo-tolerant: a sound-alike of each name token with the other's initial.
-            if f.person.len() >= 2 && !pc.is_empty() {
-                for (i, t) in f.person.iter().enumerate() {
-                    let other = &f.person[(i + 1) % f.person.len()];
-                    let initial = &other[..other.char_indices().nth(1).map(|(i, _)| i).unwrap_or(other.len())];
-                    push("sx", &[&normalise::soundex(t), initial, pc]);
-                }
+            push("np", &[&name_key, place]);
+            // Typo-tolerant: one name part by sound, the other exact.
+            if f.person.len() >= 2 {
+                let (given, family) = (&f.person[0], &f.person[f.person.len() - 1]);
+                push("sx", &[&normalise::soundex(family), given, place]);
+                push("sx", &[&normalise::soundex(given), family, place]);
             }
         }
-        if let (Some(n), false) = (number, pc.is_empty()) {
-            push("a", &[n, pc]);
+        if let Some(n) = &a.number {
+            let rest = a.street.split_whitespace().skip_while(|t| t != n).nth(1).unwrap_or("");
+            let prefix: String = rest.chars().take(4).collect();
+            push("a", &[n, &prefix, place]);
         }
-        if !f.company.is_empty() && !pc.is_empty() {
-            push("cp", &[&f.company, pc]);
+        if !f.company.is_empty() {
+            push("cp", &[&f.company, place]);
         }
     }
-    if places.is_empty() && !name_key.is_empty() {
-        push("n", &[&name_key]);
-    }
-    if !f.company.is_empty() {
-        push("c", &[&f.company]);
+    if f.addresses.is_empty() {
+        if !name_key.is_empty() {
+            push("n", &[&name_key]);
+        }
+        if !f.company.is_empty() {
+            push("c", &[&f.company]);
+        }
     }
     if let Some(parent) = &f.parent {
         push("x", &[&f.system.to_string(), parent]);
@@ -197,7 +198,45 @@ pub(crate) fn blocking_keys(f: &PartyFeatures, out: &mut Vec<u64>) {
 pub(crate) struct Scored {
     pub score: f64,
     pub method: Method,
-    pub evidence: Vec<String>,
+    pub evidence: Vec<Evidence>,
+}
+
+/// The weight of two addresses' agreement, optionally saying why.
+fn address_weight(x: &AddressFeatures, y: &AddressFeatures, mut ev: Option<&mut Vec<Evidence>>) -> f64 {
+    let mut say = |e: Evidence| {
+        if let Some(v) = ev.as_deref_mut() {
+            v.push(e);
+        }
+    };
+    let mut aw = 0.0;
+    if !x.postcode.is_empty() && !y.postcode.is_empty() {
+        if x.postcode == y.postcode {
+            aw += 3.0;
+            say("same postcode".into());
+        } else {
+            aw -= 3.0;
+            say("different postcode".into());
+        }
+    }
+    if !x.street.is_empty() && !y.street.is_empty() {
+        let s = normalise::text_similarity(&x.street, &y.street);
+        if x.number == y.number && s >= 0.9 {
+            aw += 7.0;
+            say(if s >= 0.99 { "same street address".into() } else { format!("street similarity {s:.2}").into() });
+        } else {
+            aw -= 1.5;
+            say("different street address".into());
+        }
+    }
+    if !x.city.is_empty() && !y.city.is_empty() {
+        if x.city == y.city {
+            aw += 1.5;
+            say("same city".into());
+        } else if normalise::text_similarity(&x.city, &y.city) < 0.9 {
+            aw -= 1.0;
+        }
+    }
+    aw
 }
 
 /// Weight offset: how much evidence it takes to reach an even chance.
@@ -205,15 +244,15 @@ const OFFSET: f64 = 10.0;
 
 /// Compares two parties.
 pub(crate) fn compare(a: &PartyFeatures, b: &PartyFeatures) -> Scored {
-    let mut ev: Vec<String> = Vec::new();
+    let mut ev: Vec<Evidence> = Vec::new();
     if a.refs.contains(&b.own_key) || b.refs.contains(&a.own_key) {
-        return Scored { score: 1.0, method: Method::CrossReference, evidence: vec!["stored cross-reference".into()] };
+        return Scored { score: 1.0, method: Method::CrossReference, evidence: vec![Evidence::Borrowed("stored cross-reference")] };
     }
     if a.system == b.system
         && a.org != b.org
         && (a.parent.as_deref() == Some(&b.external_id) || b.parent.as_deref() == Some(&a.external_id))
     {
-        return Scored { score: 1.0, method: Method::Association, evidence: vec!["contact belongs to this organisation".into()] };
+        return Scored { score: 1.0, method: Method::Association, evidence: vec![Evidence::Borrowed("contact belongs to this organisation")] };
     }
     let mut w = 0.0;
     let mut method = Method::Probabilistic;
@@ -282,7 +321,7 @@ pub(crate) fn compare(a: &PartyFeatures, b: &PartyFeatures) -> Scored {
         if s < 0.75 || weakest < 0.7 {
             cap = cap.min(0.75);
         }
-        ev.push(if s >= 0.99 { "same name".to_string() } else { format!("name similarity {s:.2}") });
+        ev.push(if s >= 0.99 { "same name".into() } else { format!("name similarity {s:.2}").into() });
     }
     if !a.company.is_empty() && !b.company.is_empty() {
         name_compared = true;
@@ -299,49 +338,21 @@ pub(crate) fn compare(a: &PartyFeatures, b: &PartyFeatures) -> Scored {
         if s < 0.7 && a.org && b.org {
             cap = cap.min(0.75);
         }
-        ev.push(if s >= 0.99 { "same company name".to_string() } else { format!("company similarity {s:.2}") });
+        ev.push(if s >= 0.99 { "same company name".into() } else { format!("company similarity {s:.2}").into() });
     }
     // Addresses: the best-agreeing pair of addresses speaks.
-    let mut best: Option<(f64, Vec<String>)> = None;
-    for x in &a.addresses {
-        for y in &b.addresses {
-            let mut aw = 0.0;
-            let mut aev = Vec::new();
-            if !x.postcode.is_empty() && !y.postcode.is_empty() {
-                if x.postcode == y.postcode {
-                    aw += 3.0;
-                    aev.push("same postcode".to_string());
-                } else {
-                    aw -= 3.0;
-                    aev.push("different postcode".to_string());
-                }
-            }
-            if !x.street.is_empty() && !y.street.is_empty() {
-                let s = normalise::text_similarity(&x.street, &y.street);
-                if x.number == y.number && s >= 0.9 {
-                    aw += 7.0;
-                    aev.push(if s >= 0.99 { "same street address".to_string() } else { format!("street similarity {s:.2}") });
-                } else {
-                    aw -= 1.5;
-                    aev.push("different street address".to_string());
-                }
-            }
-            if !x.city.is_empty() && !y.city.is_empty() {
-                if x.city == y.city {
-                    aw += 1.5;
-                    aev.push("same city".to_string());
-                } else if normalise::text_similarity(&x.city, &y.city) < 0.9 {
-                    aw -= 1.0;
-                }
-            }
-            if best.as_ref().is_none_or(|(bw, _)| aw > *bw) {
-                best = Some((aw, aev));
+    let mut best: Option<(f64, usize, usize)> = None;
+    for (i, x) in a.addresses.iter().enumerate() {
+        for (j, y) in b.addresses.iter().enumerate() {
+            let aw = address_weight(x, y, None);
+            if best.is_none_or(|(bw, _, _)| aw > bw) {
+                best = Some((aw, i, j));
             }
         }
     }
-    if let Some((aw, aev)) = best {
+    if let Some((aw, i, j)) = best {
         w += aw;
-        ev.extend(aev);
+        address_weight(&a.addresses[i], &b.addresses[j], Some(&mut ev));
     }
     // An identifier shared by records whose names were never compared (say,
     // a phone on a company and a person) still needs the rest to agree.
@@ -358,6 +369,7 @@ mod tests {
     use concord_core::model::{Address, Phone, Source};
     use concord_core::Provider;
 
+    #[allow(clippy::too_many_arguments)]
     fn party(conn: i64, id: &str, given: &str, family: &str, email: &str, phone: &str, street: &str, pc: &str) -> Party {
         Party {
             source: Source::new(conn, Provider::Xero, "contacts", id),
@@ -399,6 +411,6 @@ mod tests {
         let b = party(2, "b", "Zoe", "Ng", "zoe.ng@gmail.com", "", "12 Latrobe Tce", "4064");
         let s = score(&a, &b);
         assert_eq!(s.method, Method::Email, "the e-mail is the strongest identifier here");
-        assert!(s.evidence.contains(&"same postcode".to_string()), "evidence must name each agreeing field: {:?}", s.evidence);
+        assert!(s.evidence.iter().any(|e| e == "same postcode"), "evidence must name each agreeing field: {:?}", s.evidence);
     }
 }

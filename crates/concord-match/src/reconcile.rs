@@ -129,7 +129,7 @@ pub(crate) struct Tolerance {
 pub(crate) struct Sale<'a> {
     pub entity_key: String,
     pub members: &'a [u32],
-    pub nodes: &'a [DocFeatures],
+    pub nodes: &'a [DocFeatures<'a>],
     pub documents: &'a [SalesDocument],
     pub payments: &'a [Payment],
     /// Systems that hold invoices at all (the books).

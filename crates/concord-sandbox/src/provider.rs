@@ -102,18 +102,28 @@ pub enum XeroKind {
 /// Derives Xero-style UUIDs from (seed, kind, index) and back.
 #[derive(Clone, Debug)]
 pub struct XeroIds {
-    seed: u64,
+    /// Each kind's UUID prefix (indexed by the kind's number), computed once:
+    /// rendering a page asks for thousands of ids.
+    prefixes: [[u8; 16]; 8],
 }
 
 impl XeroIds {
     pub fn new(seed: u64) -> Self {
-        XeroIds { seed }
+        let mut prefixes = [[0u8; 16]; 8];
+        for (n, p) in prefixes.iter_mut().enumerate() {
+            *p = Self::derive_prefix(seed, n as u8);
+        }
+        XeroIds { prefixes }
     }
 
     fn prefix(&self, kind: XeroKind) -> [u8; 16] {
+        self.prefixes[kind as usize]
+    }
+
+    fn derive_prefix(seed: u64, kind: u8) -> [u8; 16] {
         let mut h = Sha256::new();
-        h.update(self.seed.to_le_bytes());
-        h.update([kind as u8]);
+        h.update(seed.to_le_bytes());
+        h.update([kind]);
         let d = h.finalize();
         let mut b = [0u8; 16];
         b.copy_from_slice(&d[..16]);

@@ -186,9 +186,68 @@ fn has_order_reference(sale: u32) -> bool {
     (sale as u64).wrapping_mul(2_654_435_761) % 10 < 7
 }
 
+/// What invoices show of other records: their live payments and credit notes
+/// and the shop order named in their Reference. Gathered in one pass over
+/// those collections for a whole page of invoices, so rendering a page costs
+/// the page plus one scan, not one scan per invoice.
+#[derive(Debug, Default)]
+pub struct InvoiceLinks {
+    /// Invoice index to (payment indices, credit note indices), in index order.
+    docs: HashMap<u32, (Vec<u32>, Vec<u32>)>,
+    /// Sale index to its last shop order's number.
+    orders: HashMap<u32, u32>,
+}
+
+impl InvoiceLinks {
+    /// The links of the given invoices.
+    pub fn of(w: &World, invoices: &[usize]) -> InvoiceLinks {
+        let mut links = InvoiceLinks::default();
+        let mut sales = HashMap::new();
+        for &i in invoices {
+            let Some(d) = w.xero.invoices.get(i) else { continue };
+            links.docs.insert(i as u32, Default::default());
+            if w.sales.get(d.sale as usize).is_some_and(|s| s.channel.in_shop()) && has_order_reference(d.sale) {
+                sales.insert(d.sale, ());
+            }
+        }
+        if links.docs.is_empty() {
+            return links;
+        }
+        for (pi, p) in w.xero.payments.iter().enumerate() {
+            if !p.deleted {
+                if let Some(e) = links.docs.get_mut(&p.doc) {
+                    e.0.push(pi as u32);
+                }
+            }
+        }
+        for (ci, c) in w.xero.credit_notes.iter().enumerate() {
+            if !c.deleted {
+                if let Some(e) = links.docs.get_mut(&c.doc) {
+                    e.1.push(ci as u32);
+                }
+            }
+        }
+        if !sales.is_empty() {
+            for o in &w.shopify.orders {
+                if sales.contains_key(&o.sale) {
+                    links.orders.insert(o.sale, o.number);
+                }
+            }
+        }
+        links
+    }
+}
+
 /// An invoice as Xero serves it.
 pub fn render_invoice(w: &World, ids: &XeroIds, i: usize, hits: &Hits, summary: bool) -> Value {
+    render_linked_invoice(w, ids, i, hits, summary, &InvoiceLinks::of(w, &[i]))
+}
+
+/// An invoice as Xero serves it, its links gathered beforehand (see [`InvoiceLinks`]).
+fn render_linked_invoice(w: &World, ids: &XeroIds, i: usize, hits: &Hits, summary: bool, links: &InvoiceLinks) -> Value {
     let d = &w.xero.invoices[i];
+    let no_links = (Vec::new(), Vec::new());
+    let (doc_payments, doc_credits) = links.docs.get(&(i as u32)).unwrap_or(&no_links);
     let a = w.invoice_amounts(d);
     let total = to_cents(a.total);
     let labels = w.line_labels(d);
@@ -197,14 +256,7 @@ pub fn render_invoice(w: &World, ids: &XeroIds, i: usize, hits: &Hits, summary: 
     o.insert("InvoiceID".into(), json!(ids.id(XeroKind::Invoice, i as u32).to_string()));
     o.insert("InvoiceNumber".into(), json!(format!("INV-{:05}", d.number)));
     let reference = match w.sales.get(d.sale as usize) {
-        Some(s) if s.channel.in_shop() && has_order_reference(d.sale) => w
-            .shopify
-            .orders
-            .iter()
-            .rev()
-            .find(|o| o.sale == d.sale)
-            .map(|o| format!("Shopify #{}", o.number))
-            .unwrap_or_default(),
+        Some(s) if s.channel.in_shop() && has_order_reference(d.sale) => links.orders.get(&d.sale).map(|n| format!("Shopify #{n}")).unwrap_or_default(),
         _ => String::new(),
     };
     o.insert("Reference".into(), json!(reference));
@@ -254,23 +306,17 @@ pub fn render_invoice(w: &World, ids: &XeroIds, i: usize, hits: &Hits, summary: 
     o.insert("CurrencyCode".into(), json!("AUD"));
     o.insert("CurrencyRate".into(), json!(1));
     o.insert("UpdatedDateUTC".into(), json!(xero_date(d.updated_ms)));
-    let payments: Vec<Value> = w
-        .xero
-        .payments
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| p.doc == i as u32 && !p.deleted)
-        .map(|(pi, p)| json!({"PaymentID": ids.id(XeroKind::Payment, pi as u32).to_string(), "Date": xero_date(p.date_ms), "Amount": json_number(money(p.amount_cents)), "Reference": ""}))
-        .collect();
     if !summary {
-        o.insert("Payments".into(), Value::Array(payments));
-        let credits: Vec<Value> = w
-            .xero
-            .credit_notes
+        let payments: Vec<Value> = doc_payments
             .iter()
-            .enumerate()
-            .filter(|(_, c)| c.doc == i as u32 && !c.deleted)
-            .map(|(ci, c)| json!({"CreditNoteID": ids.id(XeroKind::CreditNote, ci as u32).to_string(), "CreditNoteNumber": format!("CN-{:05}", c.number), "Total": json_number(money(c.amount_cents)), "Date": xero_date(c.date_ms)}))
+            .map(|&pi| (pi, &w.xero.payments[pi as usize]))
+            .map(|(pi, p)| json!({"PaymentID": ids.id(XeroKind::Payment, pi).to_string(), "Date": xero_date(p.date_ms), "Amount": json_number(money(p.amount_cents)), "Reference": ""}))
+            .collect();
+        o.insert("Payments".into(), Value::Array(payments));
+        let credits: Vec<Value> = doc_credits
+            .iter()
+            .map(|&ci| (ci, &w.xero.credit_notes[ci as usize]))
+            .map(|(ci, c)| json!({"CreditNoteID": ids.id(XeroKind::CreditNote, ci).to_string(), "CreditNoteNumber": format!("CN-{:05}", c.number), "Total": json_number(money(c.amount_cents)), "Date": xero_date(c.date_ms)}))
             .collect();
         o.insert("CreditNotes".into(), Value::Array(credits));
     }
@@ -345,9 +391,17 @@ pub fn render_credit_note(w: &World, ids: &XeroIds, i: usize, hits: &Hits) -> Va
 }
 
 fn render(c: Collection, w: &World, ids: &XeroIds, i: usize, hits: &Hits, summary: bool) -> Value {
+    render_linked(c, w, ids, i, hits, summary, None)
+}
+
+/// Renders one record; invoices use `links` when given (gathered for a whole page).
+fn render_linked(c: Collection, w: &World, ids: &XeroIds, i: usize, hits: &Hits, summary: bool, links: Option<&InvoiceLinks>) -> Value {
     match c {
         Collection::Contacts => render_contact(w, ids, i),
-        Collection::Invoices => render_invoice(w, ids, i, hits, summary),
+        Collection::Invoices => match links {
+            Some(l) => render_linked_invoice(w, ids, i, hits, summary, l),
+            None => render_invoice(w, ids, i, hits, summary),
+        },
         Collection::Payments => render_payment(w, ids, i),
         Collection::CreditNotes => render_credit_note(w, ids, i, hits),
     }
@@ -417,6 +471,52 @@ fn term_holds(t: &Term, record: &Value) -> bool {
 
 /// The record indices a list request selects, in order.
 fn select(c: Collection, w: &World, ids: &XeroIds, q: &HashMap<String, String>, since: Option<i64>, terms: &[Term]) -> Vec<usize> {
+    let (mut out, desc) = filtered(c, w, ids, q, since, terms);
+    if let Some(desc) = desc {
+        out.sort_unstable_by_key(|&i| (c.updated(w, i), i));
+        if desc {
+            out.reverse();
+        }
+    }
+    out
+}
+
+/// One page of what [`select`] returns (`start`, at most `size`), and how many
+/// records the whole selection holds. Ordered by update time, only the page is
+/// sorted: a partial selection finds its records, so an incremental read costs
+/// one pass over the collection rather than a sort of it per page.
+fn select_page(c: Collection, w: &World, ids: &XeroIds, q: &HashMap<String, String>, since: Option<i64>, terms: &[Term], (start, size): (usize, usize)) -> (Vec<usize>, usize) {
+    let (out, desc) = filtered(c, w, ids, q, since, terms);
+    let n = out.len();
+    let Some(desc) = desc else {
+        return (out.into_iter().skip(start).take(size).collect(), n);
+    };
+    if start >= n {
+        return (Vec::new(), n);
+    }
+    let take = size.min(n - start);
+    // The page's ranks in ascending order (a descending page is an ascending one reversed).
+    let (lo, hi) = if desc { (n - start - take, n - start) } else { (start, start + take) };
+    let mut keyed: Vec<(i64, usize)> = out.iter().map(|&i| (c.updated(w, i), i)).collect();
+    if lo > 0 {
+        keyed.select_nth_unstable(lo);
+    }
+    let rest = &mut keyed[lo..];
+    if hi - lo < rest.len() {
+        rest.select_nth_unstable(hi - lo);
+    }
+    let page = &mut keyed[lo..hi];
+    page.sort_unstable();
+    let mut v: Vec<usize> = page.iter().map(|&(_, i)| i).collect();
+    if desc {
+        v.reverse();
+    }
+    (v, n)
+}
+
+/// The records a list request selects, unordered, and whether it asks for
+/// update-time order (`Some(descending)`); otherwise the order is creation order.
+fn filtered(c: Collection, w: &World, ids: &XeroIds, q: &HashMap<String, String>, since: Option<i64>, terms: &[Term]) -> (Vec<usize>, Option<bool>) {
     let include_archived = q.get("includeArchived").is_some_and(|v| v == "true");
     let wanted: Option<Vec<usize>> = q.get("IDs").map(|s| s.split(',').filter_map(|id| ids.index(c.kind(), id)).map(|i| i as usize).collect());
     let mut out: Vec<usize> = (0..c.len(w))
@@ -429,22 +529,20 @@ fn select(c: Collection, w: &World, ids: &XeroIds, q: &HashMap<String, String>, 
         .collect();
     if !terms.is_empty() {
         let hits = Hits::default();
+        let links = (c == Collection::Invoices).then(|| InvoiceLinks::of(w, &out));
         out.retain(|&i| {
-            let r = render(c, w, ids, i, &hits, true);
+            let r = render_linked(c, w, ids, i, &hits, true, links.as_ref());
             terms.iter().all(|t| term_holds(t, &r))
         });
     }
+    let mut desc = None;
     if let Some(order) = q.get("order") {
         let mut parts = order.split_whitespace();
         if parts.next() == Some("UpdatedDateUTC") {
-            let desc = parts.next().is_some_and(|d| d.eq_ignore_ascii_case("DESC"));
-            out.sort_by_key(|&i| (c.updated(w, i), i));
-            if desc {
-                out.reverse();
-            }
+            desc = Some(parts.next().is_some_and(|d| d.eq_ignore_ascii_case("DESC")));
         }
     }
-    out
+    (out, desc)
 }
 
 /// The shifting-offsets fault: delete the record just before the page's
@@ -510,11 +608,10 @@ async fn list(State(st): State<Arc<SandboxState>>, Path(collection): Path<String
     }
     let body = {
         let w = st.read();
-        let order = select(c, &w, &ids, &q, since, &terms);
-        let item_count = order.len();
+        let (page_items, item_count) = select_page(c, &w, &ids, &q, since, &terms, (start, page_size));
         let page_count = item_count.div_ceil(page_size);
-        let mut items: Vec<Value> =
-            order.iter().skip(start).take(page_size).map(|&i| render(c, &w, &ids, i, &adm.hits, summary)).collect();
+        let links = (c == Collection::Invoices).then(|| InvoiceLinks::of(&w, &page_items));
+        let mut items: Vec<Value> = page_items.iter().map(|&i| render_linked(c, &w, &ids, i, &adm.hits, summary, links.as_ref())).collect();
         if adm.hits.duplicate_delivery {
             if let Some(first) = items.first().cloned() {
                 items.push(first);

@@ -205,8 +205,9 @@ impl Conn<'_> {
             }
             let (state, merged_into) = state_of(&stream.state, rec);
             let tombstone = sweep == Some(Sweep::ChangeDataCapture) && state == "deleted";
-            let mapped = (!tombstone).then(|| map_record(stream, rec, &id, drift).to_string());
-            out.push(Prepared { id, updated, state, merged_into, tombstone, payload: rec.to_string(), mapped });
+            // serde_json::to_string writes straight into a buffer (same text as Display, without the formatter).
+            let mapped = (!tombstone).then(|| serde_json::to_string(&map_record(stream, rec, &id, drift)).unwrap_or_default());
+            out.push(Prepared { id, updated, state, merged_into, tombstone, payload: serde_json::to_string(rec).unwrap_or_default(), mapped });
         }
         (out, newest)
     }
@@ -269,9 +270,16 @@ impl Conn<'_> {
         let mut pos = Position { since: self.bookmark(stream)?, ..Default::default() };
         let mut restarts = 0;
         let mut provider_now = None;
+        // The next page's call, sent while the previous page was committing.
+        let mut prefetched = None;
         loop {
-            let req = (self.spec.request)(&self.tenant, stream, &pos, n)?;
-            let (result, call) = self.requester.fetch(&req).await;
+            let (result, call) = match prefetched.take() {
+                Some(fetched) => fetched,
+                None => {
+                    let req = (self.spec.request)(&self.tenant, stream, &pos, n)?;
+                    self.requester.fetch(&req).await
+                }
+            };
             self.count_call(t, &call);
             let body = match result {
                 Ok(b) => b,
@@ -300,19 +308,47 @@ impl Conn<'_> {
                 (Some(nw), _) => Some(nw.clone()),
                 (None, _) => None,
             };
-            t.changed += self.commit(stream, &page, bookmark.as_deref(), &call)?;
+            // The next position depends only on this page (its signal and newest
+            // time), so its call goes out now and the provider serves it while
+            // this page commits; it is handled (and audited) like any other call
+            // at the top of the loop, after the commit.
+            let next = match signal {
+                Signal::Done => None,
+                Signal::More(cursor) => Some(match &bookmark {
+                    Some(b) => Position { since: Some(b.clone()), page: 0, cursor: None },
+                    None => Position { since: pos.since.clone(), page: pos.page + 1, cursor },
+                }),
+            };
+            let next_req = next.as_ref().map(|p| (self.spec.request)(&self.tenant, stream, p, n));
+            let prefetch = async {
+                match &next_req {
+                    Some(Ok(req)) => Some(self.requester.fetch(req).await),
+                    _ => None,
+                }
+            };
+            let committing = async { self.commit(stream, &page, bookmark.as_deref(), &call) };
+            let (fetched, committed) = futures_util::future::join(prefetch, committing).await;
+            let changed = match committed {
+                Ok(c) => c,
+                Err(e) => {
+                    if let Some((_, next_call)) = &fetched {
+                        self.audit_failed(stream, next_call, &e);
+                    }
+                    return Err(e);
+                }
+            };
+            t.changed += changed;
             t.records += page.len() as u64;
             t.pages += 1;
             let remaining = self.spec.total_at.and_then(|p| lookup(&body, p)).and_then(Value::as_u64).map(|total| total.saturating_sub(records.len() as u64));
             self.emit(stream, Phase::Page, t, remaining, None);
-            match signal {
-                Signal::Done => return Ok(provider_now),
-                Signal::More(cursor) => {
-                    pos = match bookmark {
-                        Some(b) => Position { since: Some(b), page: 0, cursor: None },
-                        None => Position { since: pos.since.clone(), page: pos.page + 1, cursor },
-                    };
+            match (next, next_req) {
+                (Some(p), Some(Ok(_))) => {
+                    pos = p;
+                    prefetched = fetched;
                 }
+                (_, Some(Err(e))) => return Err(e),
+                _ => return Ok(provider_now),
             }
         }
     }

@@ -240,7 +240,7 @@ pub fn map_record(stream: &StreamSpec, record: &Value, id: &str, tally: &mut Dri
 fn note_unknown(stream: &StreamSpec, record: &Value, id: &str, tally: &mut DriftTally) {
     let declared = |key: &str| {
         stream.known.contains(&key)
-            || stream.fields.iter().any(|f| f.paths.iter().any(|p| p == &key || p.starts_with(&format!("{key}.")) || p.starts_with(&format!("{key}[")))) 
+            || stream.fields.iter().any(|f| f.paths.iter().any(|p| p.strip_prefix(key).is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))))
             || key == stream.id_at
             || key == stream.updated_at
     };
