@@ -206,7 +206,9 @@ impl Conn<'_> {
             let (state, merged_into) = state_of(&stream.state, rec);
             let tombstone = sweep == Some(Sweep::ChangeDataCapture) && state == "deleted";
             // serde_json::to_string writes straight into a buffer (same text as Display, without the formatter).
-            let mapped = (!tombstone).then(|| serde_json::to_string(&map_record(stream, rec, &id, drift)).unwrap_or_default());
+            // The drift report comes from the flat map; the store keeps the canonical model built from it (crate::canonical).
+            let source = concord_core::model::Source { connection_id: self.target.connection_id, provider: Some(self.target.provider), object: stream.name.into(), external_id: id.clone(), last_modified: updated.clone() };
+            let mapped = (!tombstone).then(|| crate::canonical::stored_json(self.target.provider, stream, source, rec, map_record(stream, rec, &id, drift)));
             out.push(Prepared { id, updated, state, merged_into, tombstone, payload: serde_json::to_string(rec).unwrap_or_default(), mapped });
         }
         (out, newest)

@@ -9,6 +9,7 @@
 //! - [`requester`]: one API call with token, pacing ([`limiter`]), retries
 //!   (backon, exponential with jitter; Retry-After honoured) and its audit record.
 //! - [`mapping`]: defensive field mapping and the schema-drift report.
+//! - [`canonical`]: payloads mapped onto the canonical model that matching reads.
 //! - [`engine`]: the loop that reads pages from each stream's bookmark and
 //!   commits each page, its bookmark and its audit row in one transaction.
 //! - [`progress`]: the events progress bars are drawn from.
@@ -27,6 +28,7 @@
 //! **Invariant:** a bookmark is committed in the same transaction as the
 //! records it covers, and a run re-reads from it inclusively.
 
+pub mod canonical;
 pub mod engine;
 pub mod error;
 pub mod limiter;
