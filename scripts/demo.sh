@@ -40,8 +40,8 @@ step "building the UI (ui/dist, embedded in the desktop binary)"
 )
 
 step "building the desktop app and the CLI (with the UI embedded)"
-# The whole workspace, as scripts/test.sh builds it, so either script reuses the other's build.
-cargo build --workspace --bins --features "$CONCORD_CARGO_FEATURES"
+# Built as scripts/test.sh builds it, so either script reuses the other's build.
+cargo build "${CONCORD_BUILD_ARGS[@]}"
 
 WORKSPACE="${CONCORD_WORKSPACE:-${XDG_DATA_HOME:-$HOME/.local/share}/concord-demo}"
 export CONCORD_WORKSPACE="$WORKSPACE"

@@ -6,6 +6,7 @@
 #   ui-build      npm ci + npm run build in ui/ (the desktop binary embeds ui/dist)
 #   ui-test       npm test in ui/ (vitest)
 #   cargo-test    every workspace crate's tests, src-tauri included (nextest if present) + doctests
+#   keychain      the tests that need the real OS keychain (scripts/keychain-tests.sh), throwaway keyring
 #   build         every binary of the workspace: the desktop app, the CLI, the e2e driver, the sandboxes
 #   tauri-driver  cargo install --locked tauri-driver into target/tools (skipped when present)
 #   e2e           the app walked over WebDriver inside Xvfb + a private session bus + a throwaway keyring
@@ -55,8 +56,7 @@ stage_cargo-test() {
 }
 
 stage_build() {
-  # The whole workspace, as the tests built it, so the same artifacts are reused.
-  cargo build --workspace --bins --features "$CONCORD_CARGO_FEATURES"
+  cargo build "${CONCORD_BUILD_ARGS[@]}"
   for bin in concord-desktop concord concord-e2e; do
     test -x "$CONCORD_BIN/$bin" || { echo "expected binary $CONCORD_BIN/$bin was not built" >&2; exit 1; }
   done
@@ -70,6 +70,10 @@ stage_tauri-driver() {
   fi
   # ^2: tauri-driver 3 is in alpha, and its major follows Tauri's.
   cargo install --locked tauri-driver --version '^2' --root "$CONCORD_TOOLS"
+}
+
+stage_keychain() {
+  dbus-run-session -- bash scripts/keyring-session.sh bash scripts/keychain-tests.sh
 }
 
 stage_e2e() {
@@ -87,12 +91,12 @@ fi
 require_rust
 mkdir -p "$LOG_DIR"
 
-STAGES=(system-deps ui-build ui-test cargo-test build tauri-driver e2e)
+STAGES=(system-deps ui-build ui-test cargo-test keychain build tauri-driver e2e)
 declare -A LIMIT=(
-  [system-deps]=20m [ui-build]=15m [ui-test]=10m [cargo-test]=50m [build]=30m [tauri-driver]=15m [e2e]=10m
+  [system-deps]=20m [ui-build]=15m [ui-test]=10m [cargo-test]=50m [keychain]=20m [build]=30m [tauri-driver]=15m [e2e]=10m
 )
 declare -A NEEDS=(
-  [ui-test]="ui-build" [cargo-test]="ui-build" [build]="ui-build" [e2e]="build tauri-driver"
+  [ui-test]="ui-build" [cargo-test]="ui-build" [keychain]="ui-build" [build]="ui-build" [e2e]="build tauri-driver"
 )
 declare -A STATUS=() SECS=() PASSED=() FAILED=()
 SELECTED=" ${CONCORD_STAGES:-${STAGES[*]}} "
@@ -115,6 +119,7 @@ count_tests() {
   case "$stage" in
     ui-test) lines='^ *Tests +[0-9]' ;;
     cargo-test) lines='^ *Summary \\[|^test result:' ;;
+    keychain) lines='^test result:' ;;
     e2e) lines='^e2e: [0-9]+ passed, [0-9]+ failed' ;;
     *) PASSED[$stage]=0; FAILED[$stage]=0; return ;;
   esac
@@ -174,7 +179,7 @@ for stage in "${STAGES[@]}"; do
   fi
 done
 echo "stage times (s): $(for s in "${STAGES[@]}"; do [ -n "${STATUS[$s]:-}" ] && printf '%s=%s ' "$s" "${SECS[$s]}"; done)total=$((SECONDS - total_start))"
-if [ -d "$CONCORD_TARGET/e2e-screenshots" ]; then
+if [ -n "${STATUS[e2e]:-}" ] && [ -d "$CONCORD_TARGET/e2e-screenshots" ]; then
   echo "e2e screenshots: $CONCORD_TARGET/e2e-screenshots"
 fi
 echo "total: $all_passed passed, $all_failed failed"

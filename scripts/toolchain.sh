@@ -74,6 +74,11 @@ concord_paths() {
 # (a Vite dev server) instead of serving the ui/dist it embeds, and shows "connection refused".
 # Tests use the same features so their build of the workspace is reused, not redone.
 CONCORD_CARGO_FEATURES="tauri/custom-protocol"
+# How scripts build the workspace's binaries. `--tests` is there for the dependency features, not the
+# tests: with a test target selected, cargo unifies dev-dependency features into every dependency,
+# exactly as `cargo test`/nextest do, so the binaries reuse the test build's artifacts. Without it,
+# tokio, hyper and dozens more are compiled a second time with fewer features (measured: minutes).
+CONCORD_BUILD_ARGS=(--workspace --bins --tests --features "$CONCORD_CARGO_FEATURES")
 
 # The Xvfb screen: xvfb-run's default is 640x480 at 8 bits, too small and too few colours
 # for screenshots a person can read.
