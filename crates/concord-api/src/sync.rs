@@ -162,17 +162,8 @@ impl Workspace {
         options: &SyncOptions,
         progress: &(dyn Fn(SyncProgress) + Send + Sync),
     ) -> Result<Vec<SyncStreamResult>> {
-        let rows = connection::list(self.store().conn())?;
-        for n in names {
-            if !rows.iter().any(|r| &r.name == n) {
-                return Err(ApiError::new(ErrorCode::NotFound, format!("no connection named {n:?}; `concord status` lists them")));
-            }
-        }
         let mut targets = Vec::new();
-        for row in rows.into_iter().filter(|r| names.is_empty() || names.contains(&r.name)) {
-            if row.status == ConnectionState::Disconnected {
-                continue;
-            }
+        for row in self.sync_candidates(names)? {
             let creds = credentials(&row.name, row.provider).ok_or_else(|| {
                 ApiError::new(ErrorCode::InvalidInput, format!("connection {:?} has no credentials; connect it again (or set its token variable)", row.name))
             })?;
@@ -201,18 +192,9 @@ impl Workspace {
         options: &SyncOptions,
         progress: &(dyn Fn(SyncProgress) + Send + Sync),
     ) -> Result<Vec<SyncStreamResult>> {
-        let rows = connection::list(self.store().conn())?;
-        for n in names {
-            if !rows.iter().any(|r| &r.name == n) {
-                return Err(ApiError::new(ErrorCode::NotFound, format!("no connection named {n:?}; `concord status` lists them")));
-            }
-        }
         let mut targets = Vec::new();
         let mut refused = Vec::new();
-        for row in rows.into_iter().filter(|r| names.is_empty() || names.contains(&r.name)) {
-            if row.status == ConnectionState::Disconnected {
-                continue;
-            }
+        for row in self.sync_candidates(names)? {
             match self.credentials(&row.name).await {
                 Ok(access) => targets.push(concord_sync::Target {
                     connection_id: row.id,
@@ -239,6 +221,19 @@ impl Workspace {
         let mut results = self.run_targets(targets, options, progress).await?;
         results.extend(refused);
         Ok(results)
+    }
+
+    /// The connections `names` selects (all when empty), minus disconnected ones;
+    /// a name that matches no connection is an error rather than a silent no-op.
+    fn sync_candidates(&self, names: &[String]) -> Result<Vec<connection::ConnectionRow>> {
+        let rows = connection::list(self.store().conn())?;
+        if let Some(n) = names.iter().find(|n| !rows.iter().any(|r| &r.name == *n)) {
+            return Err(ApiError::new(ErrorCode::NotFound, format!("no connection named {n:?}; `concord status` lists them")));
+        }
+        Ok(rows
+            .into_iter()
+            .filter(|r| (names.is_empty() || names.contains(&r.name)) && r.status != ConnectionState::Disconnected)
+            .collect())
     }
 
     async fn run_targets(
