@@ -42,6 +42,10 @@ async fn demo_connects_four_accounts_syncs_matches_and_reruns_idempotently() {
     assert_eq!(tenant("Xero (demo)").await, Some(sb.xero_tenant_id()), "Xero must be connected to the sandbox's organisation");
     assert_eq!(tenant("QuickBooks (demo)").await.as_deref(), Some(sb.quickbooks_realm_id()), "QuickBooks must carry the realm id from the redirect");
     assert_eq!(tenant("Shopify (demo)").await.as_deref(), Some(concord_sandbox::business::SHOP_DOMAIN), "Shopify must carry the shop the token reaches");
+    let hub = concord_sandbox::business::HUBSPOT_HUB_ID.to_string();
+    assert_eq!(tenant("HubSpot (demo)").await, Some(hub.clone()), "HubSpot's private-app connection must record the hub id (portalId from account details)");
+    let hubspot = listed.iter().find(|c| c.name == "HubSpot (demo)").expect("the HubSpot demo connection exists");
+    assert!(hubspot.tenant.as_deref().is_some_and(|t| t.contains(&hub)), "the listed tenant must name the hub, not show \"Not recorded\": {:?}", hubspot.tenant);
     assert_eq!(secrets.accounts().len(), 4, "each connection's tokens go to the secret store: {:?}", secrets.accounts());
 
     // Sync and match, as `concord demo` does.

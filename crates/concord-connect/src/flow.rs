@@ -217,15 +217,32 @@ pub async fn shopify_shop(api: &str, access: &Secret) -> Result<Tenant, ConnectE
     }
 }
 
+/// The hub a HubSpot token reaches, from `GET {api}/account-info/v3/details`
+/// (also checks that a private-app token works: token info only knows OAuth tokens).
+pub async fn hubspot_account(api: &str, access: &Secret) -> Result<Tenant, ConnectError> {
+    let v = get_json(http().get(format!("{api}/account-info/v3/details")).bearer_auth(access.expose()), "reading the HubSpot private-app token's account")
+        .await
+        .map_err(|e| match e {
+            ConnectError::AuthRejected(m) => {
+                ConnectError::AuthRejected(format!("{m}; check that the private-app token was copied whole from HubSpot (Settings > Integrations > Private Apps)"))
+            }
+            ConnectError::Unavailable(m) => ConnectError::Unavailable(format!("{m}; Concord needs the account's hub id, so the connection was not made (check the token and the base URL)")),
+            other => other,
+        })?;
+    let id = match &v["portalId"] {
+        serde_json::Value::Number(n) => n.to_string(),
+        serde_json::Value::String(s) if !s.trim().is_empty() => s.trim().to_string(),
+        _ => return Err(ConnectError::Unavailable("HubSpot's account details did not say which account (portalId) the token reaches".into())),
+    };
+    Ok(Tenant { name: Some(format!("HubSpot portal {id}")), id })
+}
+
 /// Checks a static private-app token and finds its tenant.
 pub async fn check_static_token(provider: Provider, endpoints: &Endpoints, token: &Secret) -> Result<Option<Tenant>, ConnectError> {
     let api = endpoints.api.trim_end_matches('/');
     match provider {
         Provider::Shopify => shopify_shop(api, token).await.map(Some),
-        Provider::HubSpot => {
-            get_json(http().get(format!("{api}/crm/v3/objects/contacts?limit=1")).bearer_auth(token.expose()), "checking the HubSpot private-app token").await?;
-            Ok(None)
-        }
+        Provider::HubSpot => hubspot_account(api, token).await.map(Some),
         other => Err(ConnectError::InvalidInput(format!("{} has no private-app tokens; connect with OAuth (omit --token-env)", other.display_name()))),
     }
 }

@@ -33,7 +33,8 @@ pub enum TenantSource {
     QuickBooksRealm,
     /// The redirect carries `shop`; a private-app connection uses the base URL's host.
     ShopifyShop,
-    /// `GET {api}/oauth/v1/access-tokens/{token}` names the `hub_id`.
+    /// `GET {api}/oauth/v1/access-tokens/{token}` names the `hub_id`; a private-app
+    /// token reads `portalId` from `GET {api}/account-info/v3/details` instead.
     HubSpotTokenInfo,
 }
 

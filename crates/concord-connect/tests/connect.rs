@@ -6,7 +6,7 @@
 mod support;
 
 use concord_connect::credentials::{with_token, OAuthCredentials, ReauthHook};
-use concord_connect::flow::{authorize, discover_tenants, AuthorizeParams, Authorized};
+use concord_connect::flow::{authorize, check_static_token, discover_tenants, AuthorizeParams, Authorized};
 use concord_connect::token::{HttpTransport, TokenBundle, TokenClient, TokenError, TokenTransport};
 use concord_connect::{descriptor, vault, ConnectError};
 use concord_core::{AuthFailure, Credentials, Provider, SystemClock};
@@ -102,6 +102,22 @@ async fn every_provider_signs_in_and_names_its_tenant() {
             Provider::HubSpot => concord_sandbox::business::HUBSPOT_HUB_ID.to_string(),
         };
         assert_eq!(tenants[0].id, want, "{p}: the tenant must be the sandbox's organisation/realm/shop/hub");
+    }
+}
+
+#[tokio::test]
+async fn a_hubspot_private_app_token_names_its_hub_or_is_refused_clearly() {
+    let sb = sandbox(1.0).await;
+    let endpoints = descriptor(Provider::HubSpot).endpoints(Some(&sb.base_url(sp(Provider::HubSpot)))).unwrap();
+    let token = concord_core::Secret::new(sb.credentials(sp(Provider::HubSpot)).static_token.unwrap());
+    let tenant = check_static_token(Provider::HubSpot, &endpoints, &token).await.expect("the sandbox's private-app token must be accepted");
+    let hub = concord_sandbox::business::HUBSPOT_HUB_ID.to_string();
+    assert_eq!(tenant.as_ref().map(|t| t.id.as_str()), Some(hub.as_str()), "a private-app connection must record the hub id (portalId) as its tenant");
+    assert_eq!(tenant.and_then(|t| t.name), Some(format!("HubSpot portal {hub}")), "the tenant gets a readable name instead of \"Not recorded\"");
+    let wrong = check_static_token(Provider::HubSpot, &endpoints, &concord_core::Secret::new("pat-na1-not-a-real-token".to_string())).await;
+    match wrong {
+        Err(ConnectError::AuthRejected(m)) => assert!(m.contains("token"), "the refusal must point at the token: {m}"),
+        other => panic!("a wrong private-app token must be refused, not connected without a hub: {other:?}"),
     }
 }
 

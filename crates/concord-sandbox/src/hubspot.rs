@@ -12,6 +12,8 @@
 //!   10,000 results (a request beyond is a 400), so clients must narrow the
 //!   `lastmodifieddate` window instead. Search has its own 4-a-second limit.
 //! - `POST /crm/v3/objects/{object}/batch/update` and `/batch/read` (100 inputs).
+//! - `GET /account-info/v3/details`: the account the token reaches (`portalId`
+//!   is the hub id), which is how a private-app token learns its hub.
 //!
 //! Records are `{id, properties, createdAt, updatedAt, archived}` with every
 //! property a string (or null). Unknown property names in writes are refused
@@ -585,9 +587,29 @@ async fn batch(State(st): State<Arc<SandboxState>>, Path((object, action)): Path
     .await
 }
 
+/// `GET /account-info/v3/details`: the account behind the token, gated like every other call.
+async fn account_details(State(st): State<Arc<SandboxState>>, headers: HeaderMap) -> Response {
+    gated(&st, Provider::HubSpot, &headers, GateOptions::default(), |_| {
+        let body = json!({
+            "portalId": crate::business::HUBSPOT_HUB_ID,
+            "accountType": "STANDARD",
+            "timeZone": "Australia/Sydney",
+            "companyCurrency": "AUD",
+            "additionalCurrencies": [],
+            "utcOffset": "+10:00",
+            "utcOffsetMilliseconds": 36_000_000,
+            "uiDomain": "app.hubspot.com",
+            "dataHostingLocation": "na1",
+        });
+        json_response(StatusCode::OK, &body, &[])
+    })
+    .await
+}
+
 /// HubSpot's API routes, relative to its base URL.
 pub fn routes() -> Router<Arc<SandboxState>> {
     Router::new()
+        .route("/account-info/v3/details", get(account_details))
         .route("/crm/v3/objects/{object}", get(list).post(create))
         .route("/crm/v3/objects/{object}/search", post(search))
         .route("/crm/v3/objects/{object}/batch/{action}", post(batch))

@@ -35,6 +35,16 @@ async fn hubspot_oauth_paging_writes_and_rate_limit() {
     assert_eq!(r2["refresh_token"], refresh, "HubSpot does not rotate refresh tokens");
     let access = r2["access_token"].as_str().unwrap().to_string();
 
+    // Account details: the hub id a private-app token cannot learn from token info.
+    let details = probe(c.get(format!("{base}/account-info/v3/details")).bearer_auth(&access)).await;
+    assert_eq!(details.status, 200, "a valid token reads its account details");
+    let d = details.json();
+    assert_eq!(d["portalId"], concord_sandbox::business::HUBSPOT_HUB_ID, "portalId is the hub id the OAuth token info also reports");
+    assert!(d["timeZone"].is_string() && d["companyCurrency"].is_string() && d["uiDomain"].is_string(), "the details carry HubSpot's account fields");
+    let anon = probe(c.get(format!("{base}/account-info/v3/details"))).await;
+    assert_eq!(anon.status, 401, "account details need a token like every other endpoint");
+    assert_eq!(anon.json()["category"], "INVALID_AUTHENTICATION", "refused in HubSpot's error shape");
+
     // Paging to the end on paging.next.after.
     let mut after: Option<String> = None;
     let mut ids = Vec::new();
