@@ -55,37 +55,50 @@ pub enum Upsert {
 /// Stores a record, keyed by (connection, object, external id).
 pub fn upsert(conn: &Connection, rec: &RawRecord<'_>, fetched_at: &str) -> Result<Upsert> {
     let hash = content_hash(rec.payload);
-    let previous: Option<String> = conn
-        .query_row(
-            "SELECT content_hash FROM raw_records WHERE connection_id = ?1 AND object = ?2 AND external_id = ?3",
-            params![rec.connection_id, rec.object, rec.external_id],
-            |r| r.get(0),
-        )
-        .optional()?;
-    conn.execute(
+    let previous = stored(conn, rec)?;
+    write(conn, rec, &hash, fetched_at)?;
+    Ok(outcome(previous.map(|(h, _)| h), &hash))
+}
+
+/// The stored content hash and source update time of `rec`'s row, if any.
+fn stored(conn: &Connection, rec: &RawRecord<'_>) -> Result<Option<(String, Option<String>)>> {
+    Ok(conn
+        .prepare_cached("SELECT content_hash, source_updated_at FROM raw_records WHERE connection_id = ?1 AND object = ?2 AND external_id = ?3")?
+        .query_row(params![rec.connection_id, rec.object, rec.external_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
+/// Inserts or replaces `rec`'s row.
+fn write(conn: &Connection, rec: &RawRecord<'_>, hash: &str, fetched_at: &str) -> Result<()> {
+    conn.prepare_cached(
         "INSERT INTO raw_records (connection_id, object, external_id, payload, content_hash, source_updated_at, fetched_at, state, merged_into)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
          ON CONFLICT (connection_id, object, external_id) DO UPDATE SET
            payload = excluded.payload, content_hash = excluded.content_hash,
            source_updated_at = excluded.source_updated_at, fetched_at = excluded.fetched_at,
            state = excluded.state, merged_into = excluded.merged_into",
-        params![
-            rec.connection_id,
-            rec.object,
-            rec.external_id,
-            rec.payload,
-            hash,
-            rec.source_updated_at,
-            fetched_at,
-            rec.state,
-            rec.merged_into
-        ],
-    )?;
-    Ok(match previous {
+    )?
+    .execute(params![
+        rec.connection_id,
+        rec.object,
+        rec.external_id,
+        rec.payload,
+        hash,
+        rec.source_updated_at,
+        fetched_at,
+        rec.state,
+        rec.merged_into
+    ])?;
+    Ok(())
+}
+
+/// What a write did, from the hash that was stored before it.
+fn outcome(previous_hash: Option<String>, hash: &str) -> Upsert {
+    match previous_hash {
         None => Upsert::Inserted,
         Some(h) if h == hash => Upsert::Unchanged,
         Some(_) => Upsert::Updated,
-    })
+    }
 }
 
 /// How many records a connection holds for an object.
@@ -106,39 +119,14 @@ pub fn count(conn: &Connection, connection_id: i64, object: &str) -> Result<i64>
 /// normalised RFC 3339 UTC text so that text order is time order.
 pub fn upsert_newer(conn: &Connection, rec: &RawRecord<'_>, fetched_at: &str) -> Result<Upsert> {
     let hash = content_hash(rec.payload);
-    let previous: Option<(String, Option<String>)> = conn
-        .prepare_cached("SELECT content_hash, source_updated_at FROM raw_records WHERE connection_id = ?1 AND object = ?2 AND external_id = ?3")?
-        .query_row(params![rec.connection_id, rec.object, rec.external_id], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
+    let previous = stored(conn, rec)?;
     if let Some((_, Some(stored))) = &previous {
         if rec.source_updated_at.is_some_and(|incoming| incoming < stored.as_str()) {
             return Ok(Upsert::Unchanged);
         }
     }
-    conn.prepare_cached(
-        "INSERT INTO raw_records (connection_id, object, external_id, payload, content_hash, source_updated_at, fetched_at, state, merged_into)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-         ON CONFLICT (connection_id, object, external_id) DO UPDATE SET
-           payload = excluded.payload, content_hash = excluded.content_hash,
-           source_updated_at = excluded.source_updated_at, fetched_at = excluded.fetched_at,
-           state = excluded.state, merged_into = excluded.merged_into",
-    )?
-    .execute(params![
-        rec.connection_id,
-        rec.object,
-        rec.external_id,
-        rec.payload,
-        hash,
-        rec.source_updated_at,
-        fetched_at,
-        rec.state,
-        rec.merged_into
-    ])?;
-    Ok(match previous {
-        None => Upsert::Inserted,
-        Some((h, _)) if h == hash => Upsert::Unchanged,
-        Some(_) => Upsert::Updated,
-    })
+    write(conn, rec, &hash, fetched_at)?;
+    Ok(outcome(previous.map(|(h, _)| h), &hash))
 }
 
 /// Marks a record deleted (a tombstone such as QuickBooks CDC's `"status": "Deleted"`),
