@@ -10,6 +10,7 @@ PKGS=(
   librsvg2-dev libayatana-appindicator3-dev libssl-dev libdbus-1-dev libxdo-dev
   webkit2gtk-driver xvfb xauth dbus dbus-x11 gnome-keyring libsecret-tools
   nodejs npm
+  libreoffice-calc-nogui
 )
 # Extra packages for one caller, e.g. `bash scripts/system-deps.sh imagemagick` for demo screenshots.
 PKGS+=("$@")

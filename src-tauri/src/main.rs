@@ -14,19 +14,62 @@ mod commands;
 
 use concord_api::{ApiError, ErrorCode, Workspace};
 use concord_core::SystemClock;
+use std::collections::HashMap;
+use std::future::Future;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
 
-/// The workspace the window works on, or why it could not be opened.
+/// The workspace the window works on (or why it could not be opened), and the
+/// long operations running now, each with the signal that cancels it.
 pub struct Desktop {
     workspace: Result<Workspace, ApiError>,
+    running: Mutex<HashMap<String, Arc<Notify>>>,
 }
 
 impl Desktop {
+    fn new(workspace: Result<Workspace, ApiError>) -> Desktop {
+        Desktop { workspace, running: Mutex::new(HashMap::new()) }
+    }
+
     /// The open workspace, or the error that kept it closed.
     pub fn workspace(&self) -> Result<&Workspace, ApiError> {
         self.workspace.as_ref().map_err(Clone::clone)
     }
+
+    /// Runs `op` under the name `kind` until it ends (`Some`) or [`Desktop::cancel`]
+    /// stops it (`None`). Stopping drops the future between awaits; sync and push
+    /// commit each page or write in its own transaction, so what finished is kept.
+    pub async fn cancellable<T>(&self, kind: &str, op: impl Future<Output = T>) -> Option<T> {
+        let signal = Arc::new(Notify::new());
+        self.running.lock().unwrap_or_else(|e| e.into_inner()).insert(kind.to_string(), signal.clone());
+        let out = tokio::select! {
+            value = op => Some(value),
+            () = signal.notified() => None,
+        };
+        self.running.lock().unwrap_or_else(|e| e.into_inner()).remove(kind);
+        out
+    }
+
+    /// Asks the operation named `kind` to stop; false when none is running.
+    pub fn cancel(&self, kind: &str) -> bool {
+        match self.running.lock().unwrap_or_else(|e| e.into_inner()).get(kind) {
+            Some(signal) => {
+                // notify_one keeps a permit, so a cancel that races the start still lands.
+                signal.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// `CONCORD_E2E_SAVE_DIR/<file name>` when that variable names a folder, for saving without the
+/// native dialog (which WebDriver cannot drive); only the file name's last part is used.
+pub fn preset_save_path(file_name: &str) -> Option<String> {
+    let dir = std::env::var_os("CONCORD_E2E_SAVE_DIR").filter(|d| !d.is_empty())?;
+    let name = std::path::Path::new(file_name).file_name()?;
+    Some(PathBuf::from(dir).join(name).display().to_string())
 }
 
 /// The workspace folder from the command line, the environment or the OS default.
@@ -57,7 +100,8 @@ fn main() {
     }
     tauri::Builder::default()
         .plugin(tauri_plugin_opener::init())
-        .manage(Desktop { workspace })
+        .plugin(tauri_plugin_dialog::init())
+        .manage(Desktop::new(workspace))
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
             commands::audit_verify,
@@ -65,6 +109,27 @@ fn main() {
             commands::list_connections,
             commands::connect_account,
             commands::disconnect_account,
+            commands::sync_status,
+            commands::sync_now,
+            commands::cancel_operation,
+            commands::run_matching,
+            commands::links,
+            commands::decide_link,
+            commands::conflicts,
+            commands::conflict_page,
+            commands::discrepancies,
+            commands::reconciliation_months,
+            commands::report_kinds,
+            commands::report_save_path,
+            commands::export_report,
+            commands::decide_conflict,
+            commands::apply_rule,
+            commands::undo_decision,
+            commands::push_plan,
+            commands::push_now,
+            commands::outbox,
+            commands::outbox_retry,
+            commands::undo_push,
         ])
         .run(tauri::generate_context!())
         .unwrap_or_else(|err| {
@@ -79,6 +144,34 @@ mod tests {
 
     fn args(list: &[&str]) -> Vec<String> {
         std::iter::once("concord-desktop").chain(list.iter().copied()).map(String::from).collect()
+    }
+
+    #[tokio::test]
+    async fn cancel_stops_the_running_operation_and_only_it() {
+        let desktop = Desktop::new(Err(ApiError::new(ErrorCode::Workspace, "no workspace in this test")));
+        assert!(!desktop.cancel("sync"), "nothing runs yet, so there is nothing to cancel");
+        let running = desktop.cancellable("sync", std::future::pending::<()>());
+        let stopper = async {
+            tokio::task::yield_now().await;
+            desktop.cancel("sync")
+        };
+        let (outcome, accepted) = tokio::join!(running, stopper);
+        assert!(accepted, "the sync was running, so the cancel must be accepted");
+        assert_eq!(outcome, None, "a cancelled operation reports that it was cancelled, not a result");
+        assert!(!desktop.cancel("sync"), "a finished operation is forgotten, so a late cancel does nothing");
+        assert_eq!(desktop.cancellable("push", async { 7 }).await, Some(7), "an operation nobody cancels returns its result");
+    }
+
+    #[test]
+    fn a_preset_save_folder_keeps_only_the_file_name() {
+        std::env::set_var("CONCORD_E2E_SAVE_DIR", "/tmp/reports");
+        assert_eq!(
+            preset_save_path("../../etc/concord.csv").as_deref(),
+            Some("/tmp/reports/concord.csv"),
+            "a suggested name must not climb out of the folder the test chose"
+        );
+        std::env::remove_var("CONCORD_E2E_SAVE_DIR");
+        assert_eq!(preset_save_path("concord.csv"), None, "without the variable the window must ask with the save dialog");
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! `xvfb-run dbus-run-session`; it is a binary rather than a test so that a plain `cargo test`
 //! never tries to open a window. It ends with `N passed, N failed` and exits 1 on any failure.
 
+mod demo_walk;
+mod sandbox;
 mod tally;
 mod tauri_driver;
 mod walk;
@@ -47,6 +49,14 @@ struct Args {
     /// Where tauri-driver's (and so the app's) output goes.
     #[arg(long)]
     logs: Option<PathBuf>,
+    /// Walk this workspace (kept afterwards) instead of a new empty one: the demo workspace
+    /// that scripts/e2e-session.sh makes with `concord demo`.
+    #[arg(long)]
+    workspace: Option<PathBuf>,
+    /// The running concord-sandbox the workspace is connected to (http://127.0.0.1:PORT); with
+    /// it, the walk also connects, syncs, decides, pushes, checks the sandbox and exports a CSV.
+    #[arg(long, requires = "workspace")]
+    sandbox_url: Option<String>,
     /// Seconds to wait for any one expected piece of the UI.
     #[arg(long, default_value_t = 30)]
     patience_secs: u64,
@@ -97,15 +107,27 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    let workspace = match tempfile::Builder::new().prefix("concord-e2e-").tempdir() {
-        Ok(dir) => dir,
-        Err(e) => {
-            eprintln!("e2e: cannot create a temporary workspace: {e}");
-            return ExitCode::FAILURE;
-        }
+    let temporary = match &args.workspace {
+        Some(_) => None,
+        None => match tempfile::Builder::new().prefix("concord-e2e-").tempdir() {
+            Ok(dir) => Some(dir),
+            Err(e) => {
+                eprintln!("e2e: cannot create a temporary workspace: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
     };
+    let workspace_dir: PathBuf = match (&args.workspace, &temporary) {
+        (Some(dir), _) => absolute(dir.clone()),
+        (None, Some(t)) => t.path().to_path_buf(),
+        (None, None) => unreachable!("a temporary workspace is made whenever none is given"),
+    };
+    let sandbox = args.sandbox_url.as_deref();
     println!("e2e: app {}", desktop.display());
-    println!("e2e: workspace {}", workspace.path().display());
+    println!("e2e: workspace {}", workspace_dir.display());
+    if let Some(origin) = sandbox {
+        println!("e2e: sandbox {origin}");
+    }
 
     let mut tally = Tally::default();
     drive_app(
@@ -115,18 +137,19 @@ async fn main() -> ExitCode {
         args.native_driver.as_deref(),
         &logs,
         &screenshots,
-        workspace.path(),
+        &workspace_dir,
+        sandbox,
         patience,
     )
     .await;
-    check_cli(&mut tally, &cli, workspace.path()).await;
+    check_cli(&mut tally, &cli, &workspace_dir).await;
 
     println!("{}", tally.summary());
     let (_, failed) = tally.counts();
     if failed == 0 {
         ExitCode::SUCCESS
     } else {
-        let kept = workspace.keep();
+        let kept = temporary.map(|t| t.keep()).unwrap_or(workspace_dir);
         println!("e2e: kept the workspace for diagnosis: {}", kept.display());
         println!(
             "e2e: logs in {}, screenshots in {}",
@@ -148,10 +171,11 @@ async fn drive_app(
     logs: &Path,
     screenshots: &Path,
     workspace: &Path,
+    sandbox: Option<&str>,
     patience: Duration,
 ) {
     let skip_all = |tally: &mut Tally, cause: &str| {
-        for name in walk::check_names() {
+        for name in walk::check_names(sandbox.is_some()) {
             tally.not_run(
                 &name,
                 "the app must start under WebDriver for any of its checks to run",
@@ -222,6 +246,7 @@ async fn drive_app(
         workspace,
         screenshots,
         patience,
+        sandbox,
     }
     .run(tally)
     .await;

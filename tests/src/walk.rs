@@ -14,22 +14,28 @@ use crate::tally::Tally;
 
 /// The screens reachable from the navigation, by the name used in their test ids
 /// (`nav-<name>` opens `screen-<name>`).
-pub const SCREENS: [&str; 5] = [
+pub const SCREENS: [&str; 7] = [
     "connections",
     "review",
+    "matches",
     "reconciliation",
+    "push",
     "reports",
     "activity",
 ];
 
-/// The checks the walk records, so a walk cut short can still count the ones it did not reach.
-pub fn check_names() -> Vec<String> {
+/// The checks the walk records, so a walk cut short can still count the ones it did not reach;
+/// `demo` adds the steps that need the demo workspace and its sandbox.
+pub fn check_names(demo: bool) -> Vec<String> {
     let mut names = vec![
         CHECK_EMBEDDED.to_owned(),
         "workspace path shown".to_owned(),
         "document title".to_owned(),
     ];
     names.extend(SCREENS.iter().map(|s| format!("screen {s}")));
+    if demo {
+        names.extend(crate::demo_walk::check_names());
+    }
     names.push("audit chain verified in the app".to_owned());
     names
 }
@@ -59,9 +65,11 @@ pub struct Walk<'a> {
     pub screenshots: &'a Path,
     /// How long to wait for any one expected piece of DOM.
     pub patience: Duration,
+    /// The running concord-sandbox's origin, when the workspace is the demo one connected to it.
+    pub sandbox: Option<&'a str>,
 }
 
-fn css(id: &str) -> String {
+pub fn css(id: &str) -> String {
     format!("[data-testid=\"{id}\"]")
 }
 
@@ -75,7 +83,7 @@ impl Walk<'_> {
             .await;
         if broken {
             // Every later step would wait out its full patience on a page that cannot appear.
-            for name in check_names().iter().skip(1) {
+            for name in check_names(self.sandbox.is_some()).iter().skip(1) {
                 tally.not_run(
                     name,
                     "the app must show its UI for any screen check to mean anything",
@@ -111,6 +119,10 @@ impl Walk<'_> {
             let outcome = self.visit(screen).await;
             self.record(tally, &format!("screen {screen}"), WHY_SCREEN, outcome)
                 .await;
+        }
+
+        if let Some(origin) = self.sandbox {
+            self.run_demo(tally, origin).await;
         }
 
         let chain = self.verify_chain().await;
@@ -169,7 +181,7 @@ impl Walk<'_> {
         self.screenshot("activity-verified").await
     }
 
-    async fn screenshot(&self, name: &str) -> Result<(), String> {
+    pub(crate) async fn screenshot(&self, name: &str) -> Result<(), String> {
         self.settle().await;
         let png = self
             .client
@@ -182,7 +194,7 @@ impl Walk<'_> {
         Ok(())
     }
 
-    async fn click(&self, id: &str) -> Result<(), String> {
+    pub(crate) async fn click(&self, id: &str) -> Result<(), String> {
         let element = self.wait_for_element(id, self.patience).await?;
         element
             .click()
@@ -190,7 +202,7 @@ impl Walk<'_> {
             .map_err(|e| format!("clicking `{}` failed: {e}", css(id)))
     }
 
-    async fn wait_for_element(
+    pub(crate) async fn wait_for_element(
         &self,
         id: &str,
         within: Duration,
@@ -206,7 +218,7 @@ impl Walk<'_> {
     }
 
     /// Polls the text of `id` until `accept` says yes, returning the accepted text.
-    async fn wait_for_text(
+    pub(crate) async fn wait_for_text(
         &self,
         id: &str,
         within: Duration,
@@ -246,7 +258,7 @@ impl Walk<'_> {
     }
 
     /// Records an outcome; on failure also saves a screenshot and the page source for diagnosis.
-    async fn record(&self, tally: &mut Tally, name: &str, why: &str, outcome: Result<(), String>) {
+    pub(crate) async fn record(&self, tally: &mut Tally, name: &str, why: &str, outcome: Result<(), String>) {
         let outcome = match outcome {
             Ok(()) => Ok(()),
             Err(e) => {

@@ -23,9 +23,14 @@ const ALLOWED: Record<string, string[]> = {
   audit: ["backend", "shared"],
   connections: ["backend", "shared"],
   workspace: ["backend", "shared"],
-  views: ["backend", "shared", "audit", "connections", "workspace"],
-  app: ["backend", "shared", "audit", "connections", "workspace", "views"],
-  test: ["backend", "shared", "audit", "connections", "workspace", "views", "app"],
+  review: ["backend", "shared"],
+  matches: ["backend", "shared"],
+  reconciliation: ["backend", "shared"],
+  push: ["backend", "shared"],
+  reports: ["backend", "shared"],
+  views: ["backend", "shared", "audit", "connections", "workspace", "review", "matches", "reconciliation", "push", "reports"],
+  app: ["backend", "shared", "audit", "connections", "workspace", "review", "matches", "reconciliation", "push", "reports", "views"],
+  test: ["backend", "shared", "audit", "connections", "workspace", "review", "matches", "reconciliation", "push", "reports", "views", "app"],
   ".": ["backend", "shared", "app"],
 };
 

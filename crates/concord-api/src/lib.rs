@@ -25,7 +25,10 @@ pub mod demo;
 pub mod error;
 pub mod json;
 pub mod matching;
+pub mod push;
+pub mod report;
 pub mod sync;
+pub mod views;
 pub mod workspace;
 
 pub use error::{ApiError, ErrorCode};

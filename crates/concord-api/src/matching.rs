@@ -68,6 +68,24 @@ pub struct LinkView {
     pub evidence: Vec<String>,
     /// Both records in one system: a duplicate.
     pub same_system: bool,
+    /// Each piece of evidence with which way it points, for showing "why".
+    pub reasons: Vec<LinkReason>,
+    /// Each side's collection (`contacts`, `customers`, `orders`, `invoices`, ...).
+    pub left_object: String,
+    pub right_object: String,
+    /// The score at or above which Concord links on its own (the current setting).
+    pub auto_threshold: f64,
+}
+
+/// One piece of a link's evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct LinkReason {
+    /// The phrase: `same email`, `different phone`, `name similarity 0.93`.
+    pub text: String,
+    /// `for` (the records agree), `against` (they disagree) or `neutral` (a graded comparison or a note).
+    pub sign: String,
 }
 
 /// What the bookkeeper does with a pair of records.
@@ -130,6 +148,24 @@ pub struct DiscrepancyView {
     pub summary: String,
     /// A decimal string.
     pub amount: Option<String>,
+    /// The sale's date (`YYYY-MM-DD`): the order's, else the invoice's, else the payment's; `None` for customer problems.
+    pub date: Option<String>,
+    /// The sale's month (`YYYY-MM`), for charts by month.
+    pub month: Option<String>,
+    /// The sale's currency (`AUD`), when its documents state one.
+    pub currency: Option<String>,
+}
+
+/// The date and currency of one stored discrepancy, kept beside the table
+/// (under [`DETAILS_KEY`]) and joined on its kind, entity and records.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct DiscrepancyFacts {
+    date: Option<String>,
+    currency: Option<String>,
+}
+
+fn facts_key(kind: &str, entity_key: &str, records: &str) -> String {
+    format!("{kind}\u{1f}{entity_key}\u{1f}{records}")
 }
 
 /// Who owns one field.
@@ -178,6 +214,8 @@ pub struct ImportSummary {
 
 const POLICY_KEY: &str = "policy";
 const SETTINGS_KEY: &str = "thresholds";
+/// Each discrepancy's date and currency from the last run (the discrepancies table has no columns for them).
+const DETAILS_KEY: &str = "discrepancy_facts";
 
 fn clamp(n: usize) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
@@ -347,6 +385,14 @@ impl Workspace {
                 })
             })
             .collect::<Result<_>>()?;
+        let facts: HashMap<String, DiscrepancyFacts> = plan
+            .discrepancies
+            .iter()
+            .zip(&found)
+            .filter(|(d, _)| d.date.is_some() || d.currency.is_some())
+            .map(|(d, row)| (facts_key(&row.kind, &row.entity_key, &row.records), DiscrepancyFacts { date: d.date.clone(), currency: d.currency.clone() }))
+            .collect();
+        let facts_json = serde_json::to_string(&facts).map_err(internal)?;
         let count = |s: LinkState| clamp(plan.links.iter().filter(|l| l.state == s).count());
         let summary = MatchSummary {
             parties: clamp(records.parties.len()),
@@ -367,6 +413,7 @@ impl Workspace {
             record_link::replace_computed(tx, &link_rows, &now)?;
             conflict::record_detected(tx, &conflicts, &now)?;
             discrepancy::replace_all(tx, &found, &now)?;
+            match_setting::set(tx, DETAILS_KEY, &facts_json, &now)?;
             audit::append(tx, &audit::NewEntry { actor: self.actor(), action: "match.run", subject: "workspace", detail: &serde_json::json!(summary) }, &now)
         })?;
         Ok(summary)
@@ -378,8 +425,9 @@ impl Workspace {
             LinkState::parse(s).ok_or_else(|| ApiError::new(ErrorCode::InvalidInput, format!("unknown link state {s:?}; use auto, suggested, confirmed, rejected or manual")))?;
         }
         let names = self.system_names()?;
+        let auto = self.match_settings()?.auto_threshold;
         let rows = record_link::list(self.store().conn(), state, entity)?;
-        Ok(rows.into_iter().map(|r| link_view(r, &names)).collect())
+        Ok(rows.into_iter().map(|r| link_view(r, &names, auto)).collect())
     }
 
     /// Confirms, rejects, links or unlinks two records; the decision survives later runs.
@@ -416,7 +464,7 @@ impl Workspace {
             })?;
         }
         let row = record_link::get(self.store().conn(), left, right)?.ok_or_else(|| internal("the decision was not stored"))?;
-        Ok(link_view(row, &names))
+        Ok(link_view(row, &names, self.match_settings()?.auto_threshold))
     }
 
     /// Stored conflicts, optionally in one status (`open`, `decided`, `resolved`, ...).
@@ -453,17 +501,27 @@ impl Workspace {
 
     /// What the last matching run found wrong with the money, most severe first.
     pub fn discrepancies(&self) -> Result<Vec<DiscrepancyView>> {
-        let rows = discrepancy::list(self.store().conn())?;
+        let (rows, facts) = {
+            let store = self.store();
+            (discrepancy::list(store.conn())?, match_setting::get(store.conn(), DETAILS_KEY)?)
+        };
+        let facts: HashMap<String, DiscrepancyFacts> = facts.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
         Ok(rows
             .into_iter()
-            .map(|d| DiscrepancyView {
-                id: i32::try_from(d.id).unwrap_or(i32::MAX),
-                kind: d.kind,
-                severity: d.severity,
-                entity_key: d.entity_key,
-                records: serde_json::from_str(&d.records).unwrap_or_default(),
-                summary: d.summary,
-                amount: d.amount,
+            .map(|d| {
+                let f = facts.get(&facts_key(&d.kind, &d.entity_key, &d.records)).cloned().unwrap_or_default();
+                DiscrepancyView {
+                    id: i32::try_from(d.id).unwrap_or(i32::MAX),
+                    kind: d.kind,
+                    severity: d.severity,
+                    entity_key: d.entity_key,
+                    records: serde_json::from_str(&d.records).unwrap_or_default(),
+                    summary: d.summary,
+                    amount: d.amount,
+                    month: f.date.as_deref().and_then(|x| x.get(..7)).map(str::to_string),
+                    date: f.date,
+                    currency: f.currency,
+                }
             })
             .collect())
     }
@@ -525,13 +583,15 @@ fn link_row(l: &Link) -> Result<record_link::LinkRow> {
     })
 }
 
-fn link_view(r: record_link::LinkRow, names: &HashMap<i64, String>) -> LinkView {
+fn link_view(r: record_link::LinkRow, names: &HashMap<i64, String>, auto_threshold: f64) -> LinkView {
     let side = |k: &str| match split_key(k) {
-        Some((c, _, id)) => (names.get(&c).cloned().unwrap_or_else(|| c.to_string()), id.to_string()),
-        None => (String::new(), k.to_string()),
+        Some((c, object, id)) => (names.get(&c).cloned().unwrap_or_else(|| c.to_string()), id.to_string(), object.to_string()),
+        None => (String::new(), k.to_string(), String::new()),
     };
-    let (left_system, left_id) = side(&r.left_key);
-    let (right_system, right_id) = side(&r.right_key);
+    let (left_system, left_id, left_object) = side(&r.left_key);
+    let (right_system, right_id, right_object) = side(&r.right_key);
+    let evidence: Vec<String> = serde_json::from_str(&r.evidence).unwrap_or_default();
+    let reasons = evidence.iter().map(|e| LinkReason { text: e.clone(), sign: concord_match::EvidenceSign::of(e).as_str().into() }).collect();
     LinkView {
         entity: r.entity,
         left: r.left_key,
@@ -543,8 +603,12 @@ fn link_view(r: record_link::LinkRow, names: &HashMap<i64, String>) -> LinkView 
         state: r.state,
         method: r.method,
         score: r.score,
-        evidence: serde_json::from_str(&r.evidence).unwrap_or_default(),
+        evidence,
         same_system: r.same_system,
+        reasons,
+        left_object,
+        right_object,
+        auto_threshold,
     }
 }
 
@@ -579,6 +643,7 @@ mod tests {
         let links = ws.links(Some("auto"), None).unwrap();
         assert_eq!((links[0].left_id.as_str(), links[0].right_id.as_str()), ("1", "A"), "the link names each row by its own id");
         assert!(links[0].evidence.contains(&"same email".to_string()), "the evidence is kept: {:?}", links[0].evidence);
+        assert!(links[0].reasons.iter().any(|r| r.text == "same email" && r.sign == "for"), "each reason says which way it points: {:?}", links[0].reasons);
         ws.decide_link(&links[0].left, &links[0].right, LinkAction::Unlink).unwrap();
         ws.run_matching().unwrap();
         let after = ws.links(None, None).unwrap();
@@ -608,5 +673,6 @@ mod tests {
         let d = ws.discrepancies().unwrap();
         assert_eq!(d.iter().map(|d| d.kind.as_str()).collect::<Vec<_>>(), vec!["total_mismatch"], "two cents beyond 0.01 is a mismatch: {d:?}");
         assert_eq!(d[0].amount.as_deref(), Some("0.02"), "the difference is exact");
+        assert_eq!((d[0].date.as_deref(), d[0].month.as_deref()), (Some("2026-03-01"), Some("2026-03")), "the sale's date and month are kept for charts by month");
     }
 }

@@ -13,6 +13,10 @@ mod matching;
 
 mod demo;
 
+mod report;
+
+mod push;
+
 use clap::{Args, Parser, Subcommand};
 use concord_api::json::AuditFilter;
 use concord_api::{ApiError, ErrorCode, Workspace};
@@ -91,6 +95,18 @@ enum Command {
     /// opening a browser) and private-app tokens for HubSpot and Shopify; tokens go
     /// to the OS keychain. Running it again reconnects the same four connections.
     Demo(demo::DemoArgs),
+    /// Write a CSV report (reconciliation, conflicts, unmatched, duplicates, drift, audit) that opens safely in a spreadsheet.
+    Report(report::ReportArgs),
+    /// Decide a conflict: a winning record (--winner KEY) or a typed value (--value TEXT).
+    Decide(push::DecideArgs),
+    /// Decide every conflict on a field for one system ("Xero wins billing address for every customer").
+    Rule(push::RuleArgs),
+    /// Push the decisions to the systems that lost (--dry-run shows the writes); exits 1 if anything did not land.
+    Push(push::PushArgs),
+    /// List writes (--state dead is the dead-letter list), or retry one by hand: `concord outbox retry ID`.
+    Outbox(push::OutboxArgs),
+    /// Undo a conflict's decision: revert a pushed one (writing the previous values back) or take back an unpushed one.
+    Undo(push::UndoArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -155,6 +171,12 @@ fn run(cli: Cli) -> Result<ExitCode, ApiError> {
         Command::Policy(cmd) => matching::policy(&Workspace::open(&dir, clock, "cli")?, cmd),
         Command::ImportCsv(args) => matching::import_csv(&Workspace::init(&dir, clock, "cli")?, args),
         Command::Demo(args) => demo::run(&Workspace::init(&dir, clock, "cli")?, args),
+        Command::Report(args) => report::run(&Workspace::open(&dir, clock, "cli")?, args),
+        Command::Decide(args) => push::decide(&Workspace::open(&dir, clock, "cli")?, args),
+        Command::Rule(args) => push::rule(&Workspace::open(&dir, clock, "cli")?, args),
+        Command::Push(args) => push::push(&Workspace::open(&dir, clock, "cli")?, args),
+        Command::Outbox(args) => push::outbox(&Workspace::open(&dir, clock, "cli")?, args),
+        Command::Undo(args) => push::undo(&Workspace::open(&dir, clock, "cli")?, args),
         Command::Audit(AuditCommand::Verify) => {
             let ws = Workspace::open(&dir, clock, "cli")?;
             let v = ws.audit_verify()?;

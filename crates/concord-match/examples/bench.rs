@@ -255,8 +255,14 @@ fn main() {
     );
     let input = peak_rss_mib();
     let _ = std::fs::write("/proc/self/clear_refs", "5");
-    let config = Config::default();
     let t = Instant::now();
+    let last = std::sync::Mutex::new(Instant::now());
+    let observer = concord_match::Observer(Some(std::sync::Arc::new(move |phase: &'static str| {
+        let mut l = last.lock().unwrap_or_else(|e| e.into_inner());
+        println!("  {phase:<34} {:>8.0?}  rss {:>6}", l.elapsed(), rss_mib("VmRSS:").map(|m| format!("{m:.0} MiB")).unwrap_or_default());
+        *l = Instant::now();
+    })));
+    let config = Config { observer, ..Config::default() };
     let p = plan(&r, &[], &Policy::default(), &config);
     let took = t.elapsed();
     println!(
@@ -276,8 +282,13 @@ fn main() {
 }
 
 fn peak_rss_mib() -> Option<f64> {
+    rss_mib("VmHWM:")
+}
+
+/// A `/proc/self/status` memory line (`VmHWM:` peak, `VmRSS:` current) in MiB.
+fn rss_mib(field: &str) -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
 }

@@ -36,13 +36,47 @@ pub(crate) struct Clusters {
 impl Clusters {
     /// Members of each cluster with more than one record, smallest index first.
     pub fn groups(&self) -> Vec<Vec<u32>> {
-        let mut by_root: std::collections::HashMap<u32, Vec<u32>> = std::collections::HashMap::new();
-        for (i, r) in self.root.iter().enumerate() {
-            by_root.entry(*r).or_default().push(i as u32);
+        self.all_groups().into_iter().filter(|g| g.len() > 1).collect()
+    }
+
+    /// Members of every cluster, singletons included, ordered by smallest member.
+    pub fn all_groups(&self) -> Vec<Vec<u32>> {
+        let flat = self.flat_groups();
+        flat.ranges.iter().map(|&(a, b)| flat.members[a as usize..b as usize].to_vec()).collect()
+    }
+
+    /// Every cluster as a range of one flat member list (two allocations in
+    /// all, however many clusters), ordered by smallest member; members
+    /// ascend within each range.
+    pub fn flat_groups(&self) -> FlatGroups {
+        let mut members: Vec<u32> = (0..self.root.len() as u32).collect();
+        members.sort_unstable_by_key(|&i| (self.root[i as usize], i));
+        let mut ranges: Vec<(u32, u32)> = Vec::new();
+        let mut start = 0;
+        while start < members.len() {
+            let r = self.root[members[start] as usize];
+            let mut end = start + 1;
+            while end < members.len() && self.root[members[end] as usize] == r {
+                end += 1;
+            }
+            ranges.push((start as u32, end as u32));
+            start = end;
         }
-        let mut out: Vec<Vec<u32>> = by_root.into_values().filter(|g| g.len() > 1).collect();
-        out.sort_unstable_by_key(|g| g[0]);
-        out
+        ranges.sort_unstable_by_key(|&(a, _)| members[a as usize]);
+        FlatGroups { members, ranges }
+    }
+}
+
+/// Clusters as ranges (`start..end`) of one member list.
+pub(crate) struct FlatGroups {
+    pub members: Vec<u32>,
+    pub ranges: Vec<(u32, u32)>,
+}
+
+impl FlatGroups {
+    /// The members of cluster `range`.
+    pub fn get(&self, range: (u32, u32)) -> &[u32] {
+        &self.members[range.0 as usize..range.1 as usize]
     }
 }
 
@@ -56,7 +90,16 @@ pub(crate) fn cluster(n: usize, system: &[i64], edges: &[Edge], cannot: &HashSet
         ey.forced.cmp(&ex.forced).then(ey.score.total_cmp(&ex.score)).then(x.cmp(&y))
     });
     let mut parent: Vec<u32> = (0..n as u32).collect();
-    let mut members: Vec<Vec<u32>> = (0..n as u32).map(|i| vec![i]).collect();
+    // Members of each root; an empty list stands for the root alone (most
+    // records never merge, so they cost no allocation).
+    let mut members: Vec<Vec<u32>> = vec![Vec::new(); n];
+    fn of(members: &[Vec<u32>], r: u32) -> std::borrow::Cow<'_, [u32]> {
+        if members[r as usize].is_empty() {
+            std::borrow::Cow::Owned(vec![r])
+        } else {
+            std::borrow::Cow::Borrowed(&members[r as usize])
+        }
+    }
     let mut refused = Vec::new();
     fn find(parent: &mut [u32], mut x: u32) -> u32 {
         while parent[x as usize] != x {
@@ -72,8 +115,9 @@ pub(crate) fn cluster(n: usize, system: &[i64], edges: &[Edge], cannot: &HashSet
         if ra == rb {
             continue;
         }
-        let ok = members[ra as usize].iter().all(|&x| {
-            members[rb as usize].iter().all(|&y| {
+        let (ma, mb) = (of(&members, ra), of(&members, rb));
+        let ok = ma.iter().all(|&x| {
+            mb.iter().all(|&y| {
                 let key = pair_key(x, y);
                 !cannot.contains(&key) && (system[x as usize] != system[y as usize] || accepted.contains(&key))
             })
@@ -82,9 +126,14 @@ pub(crate) fn cluster(n: usize, system: &[i64], edges: &[Edge], cannot: &HashSet
             refused.push(idx);
             continue;
         }
-        let (big, small) = if members[ra as usize].len() >= members[rb as usize].len() { (ra, rb) } else { (rb, ra) };
+        let (big, small) = if ma.len() >= mb.len() { (ra, rb) } else { (rb, ra) };
+        drop((ma, mb));
+        let moved = of(&members, small).into_owned();
         parent[small as usize] = big;
-        let moved = std::mem::take(&mut members[small as usize]);
+        members[small as usize] = Vec::new();
+        if members[big as usize].is_empty() {
+            members[big as usize].push(big);
+        }
         members[big as usize].extend(moved);
     }
     let root = (0..n as u32).map(|i| find(&mut parent, i)).collect();

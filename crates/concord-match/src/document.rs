@@ -35,24 +35,25 @@ pub(crate) enum NodeKind {
 pub(crate) struct DocFeatures<'a> {
     pub system: i64,
     pub node: NodeKind,
-    /// `provider:external id`, only when some record carries cross references.
-    pub own_key: String,
+    /// A hash of `provider:external id`, only when some record carries cross references (else 0).
+    pub own_key: u64,
     pub external_id: &'a str,
-    pub refs: Vec<String>,
+    /// Hashes of the keys this record names as its counterparts.
+    pub refs: Vec<u64>,
     /// Party cluster of the customer, when known.
     pub customer: Option<u32>,
     pub day: Option<i32>,
     pub total: Decimal,
     pub currency: Option<&'a str>,
-    /// The document number's digits without leading zeros.
-    pub number: String,
+    /// The document number's digits without leading zeros, as a [`number_key`] (0: none).
+    pub number: u64,
     /// Numbers named in the reference, same form.
-    pub ref_numbers: Vec<String>,
+    pub ref_numbers: Vec<u64>,
     /// A hash of the sorted (item, quantity) lines; 0 without lines.
     pub lines: u64,
     /// Same-system documents this node points at (allocations, credited
     /// document): external id and, when known, collection.
-    pub targets: Vec<(String, Option<String>)>,
+    pub targets: Vec<(&'a str, Option<&'a str>)>,
     /// The record's collection (`invoices`, `orders`, ...).
     pub object: &'a str,
 }
@@ -70,6 +71,29 @@ pub(crate) fn number_form(raw: &str) -> String {
 
 fn numbers_in(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_ascii_digit()).filter(|t| t.len() >= 2).map(number_form).filter(|t| !t.is_empty()).collect()
+}
+
+/// A number form (digits, no leading zeros) as one integer key: the value
+/// plus one when it fits, else a hash with the top bit set; 0 means no number.
+pub(crate) fn number_key(form: &str) -> u64 {
+    if form.is_empty() {
+        return 0;
+    }
+    match form.parse::<u64>() {
+        Ok(n) if n < u64::MAX >> 1 => n + 1,
+        _ => hash_str(form) | 1 << 63,
+    }
+}
+
+/// A 64-bit hash of a string (the standard SipHash, fixed keys, so runs agree).
+pub(crate) fn hash_str(s: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    s.hash(&mut h);
+    h.finish()
+}
+
+fn number_keys_in(text: &str) -> Vec<u64> {
+    numbers_in(text).iter().map(|n| number_key(n)).collect()
 }
 
 /// Days since 1970-01-01 of a `YYYY-MM-DD` date (or an RFC 3339 instant).
@@ -115,17 +139,17 @@ pub(crate) fn doc_features(d: &SalesDocument, customer: Option<u32>, with_keys: 
     DocFeatures {
         system: d.source.connection_id,
         node,
-        own_key: if with_keys { record_ref_key(d.source.provider, d.source.connection_id, &d.source.external_id) } else { String::new() },
+        own_key: if with_keys { hash_str(&record_ref_key(d.source.provider, d.source.connection_id, &d.source.external_id)) } else { 0 },
         external_id: &d.source.external_id,
-        refs: d.cross_refs.iter().map(|r| record_ref_key(Some(r.provider), 0, &r.external_id)).collect(),
+        refs: d.cross_refs.iter().map(|r| hash_str(&record_ref_key(Some(r.provider), 0, &r.external_id))).collect(),
         customer,
         day: day_of(d.issue_date.as_deref()),
         total: d.total,
         currency: d.currency.as_deref().map(str::trim),
-        number: d.number.as_deref().map(number_form).unwrap_or_default(),
-        ref_numbers: d.reference.as_deref().map(numbers_in).unwrap_or_default(),
+        number: d.number.as_deref().map(|n| number_key(&number_form(n))).unwrap_or_default(),
+        ref_numbers: d.reference.as_deref().map(number_keys_in).unwrap_or_default(),
         lines: lines_hash(d),
-        targets: d.credits_ref.iter().map(|r| (r.clone(), None)).collect(),
+        targets: d.credits_ref.iter().map(|r| (r.as_str(), None)).collect(),
         object: &d.source.object,
     }
 }
@@ -135,17 +159,17 @@ pub(crate) fn payment_features(p: &Payment, customer: Option<u32>, with_keys: bo
     DocFeatures {
         system: p.source.connection_id,
         node: if p.direction == PaymentDirection::Refunded { NodeKind::Refund } else { NodeKind::Payment },
-        own_key: if with_keys { record_ref_key(p.source.provider, p.source.connection_id, &p.source.external_id) } else { String::new() },
+        own_key: if with_keys { hash_str(&record_ref_key(p.source.provider, p.source.connection_id, &p.source.external_id)) } else { 0 },
         external_id: &p.source.external_id,
         refs: Vec::new(),
         customer,
         day: day_of(p.date.as_deref()),
         total: p.amount,
         currency: p.currency.as_deref().map(str::trim),
-        number: String::new(),
-        ref_numbers: p.reference.as_deref().map(numbers_in).unwrap_or_default(),
+        number: 0,
+        ref_numbers: p.reference.as_deref().map(number_keys_in).unwrap_or_default(),
         lines: 0,
-        targets: p.allocations.iter().map(|a| (a.document_ref.clone(), a.document_object.clone())).collect(),
+        targets: p.allocations.iter().map(|a| (a.document_ref.as_str(), a.document_object.as_deref())).collect(),
         object: &p.source.object,
     }
 }
@@ -174,18 +198,18 @@ pub(crate) fn compare(a: &DocFeatures, b: &DocFeatures, mut ev: Option<&mut Vec<
             v.push(e);
         }
     };
-    if !a.own_key.is_empty() && (a.refs.contains(&b.own_key) || b.refs.contains(&a.own_key)) {
+    if a.own_key != 0 && (a.refs.contains(&b.own_key) || b.refs.contains(&a.own_key)) {
         say("stored cross-reference".into());
         return (1.0, Method::CrossReference);
     }
     let mut w = 0.0;
     let mut method = Method::Probabilistic;
-    let names = |x: &DocFeatures, y: &DocFeatures| y.node == NodeKind::Order && !y.number.is_empty() && x.ref_numbers.contains(&y.number);
+    let names = |x: &DocFeatures, y: &DocFeatures| y.node == NodeKind::Order && y.number != 0 && x.ref_numbers.contains(&y.number);
     if names(a, b) || names(b, a) {
         w += 15.0;
         method = Method::Reference;
         say("reference names the order number".into());
-    } else if a.node == b.node && !a.number.is_empty() && a.number == b.number && a.node != NodeKind::Order {
+    } else if a.node == b.node && a.number != 0 && a.number == b.number && a.node != NodeKind::Order {
         w += 8.0;
         say("same document number".into());
     }
@@ -238,25 +262,35 @@ pub(crate) fn compare(a: &DocFeatures, b: &DocFeatures, mut ev: Option<&mut Vec<
 /// Returns every pair scored at or above `suggest`.
 pub(crate) fn link(nodes: &[DocFeatures<'_>], auto: f64, suggest: f64) -> Vec<DocPair> {
     let mut out: Vec<DocPair> = Vec::new();
-    // Structural, inside one system.
+    let is_doc = |n: &DocFeatures| matches!(n.node, NodeKind::Order | NodeKind::Invoice | NodeKind::CreditNote);
+    // Structural, inside one system. Indices are flat sorted (key, node)
+    // lists rather than maps of vectors: one allocation however many records.
     // Ids may repeat across a system's collections (QuickBooks numbers each from 1).
-    let mut by_ext: HashMap<(i64, &str), Vec<u32>> = HashMap::with_capacity(nodes.len());
-    let mut invoice_by_number: HashMap<(i64, &str), u32> = HashMap::new();
+    let ext_key = |system: i64, id: &str| hash_str(id) ^ (system as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut by_ext: Vec<(u64, u32)> = nodes.iter().enumerate().filter(|(_, n)| is_doc(n)).map(|(i, n)| (ext_key(n.system, n.external_id), i as u32)).collect();
+    by_ext.sort_unstable();
+    let hits_of = |key: u64| -> &[(u64, u32)] {
+        let from = by_ext.partition_point(|e| e.0 < key);
+        let to = from + by_ext[from..].partition_point(|e| e.0 == key);
+        &by_ext[from..to]
+    };
+    let mut invoice_by_number: HashMap<(i64, u64), u32> = HashMap::new();
     for (i, n) in nodes.iter().enumerate() {
-        if matches!(n.node, NodeKind::Order | NodeKind::Invoice | NodeKind::CreditNote) {
-            by_ext.entry((n.system, n.external_id)).or_default().push(i as u32);
-        }
-        if n.node == NodeKind::Invoice && !n.number.is_empty() {
-            invoice_by_number.insert((n.system, n.number.as_str()), i as u32);
+        if n.node == NodeKind::Invoice && n.number != 0 {
+            invoice_by_number.insert((n.system, n.number), i as u32);
         }
     }
     for (i, n) in nodes.iter().enumerate() {
         let mut found = false;
         for (t, object) in &n.targets {
-            let Some(hits) = by_ext.get(&(n.system, t.as_str())) else { continue };
+            let hits: Vec<u32> =
+                hits_of(ext_key(n.system, t)).iter().map(|e| e.1).filter(|&j| nodes[j as usize].system == n.system && nodes[j as usize].external_id == *t).collect();
+            if hits.is_empty() {
+                continue;
+            }
             // Prefer the named collection, else the kind this node pays or credits.
             let want = |j: &u32| match object {
-                Some(o) => nodes[*j as usize].object == o.as_str(),
+                Some(o) => nodes[*j as usize].object == *o,
                 None => match n.node {
                     NodeKind::Refund => nodes[*j as usize].node == NodeKind::Order,
                     _ => matches!(nodes[*j as usize].node, NodeKind::Invoice | NodeKind::Order),
@@ -277,7 +311,7 @@ pub(crate) fn link(nodes: &[DocFeatures<'_>], auto: f64, suggest: f64) -> Vec<Do
         // A credit note whose reference names an invoice of the same customer.
         if !found && n.node == NodeKind::CreditNote {
             for r in &n.ref_numbers {
-                if let Some(&j) = invoice_by_number.get(&(n.system, r.as_str())) {
+                if let Some(&j) = invoice_by_number.get(&(n.system, *r)) {
                     let same_customer = n.customer.is_none() || nodes[j as usize].customer.is_none() || n.customer == nodes[j as usize].customer;
                     if same_customer {
                         out.push(DocPair { a: i as u32, b: j, score: 0.97, method: Method::Credit, evidence: vec!["reference names this invoice's number".into()], duplicate: false });
@@ -287,6 +321,8 @@ pub(crate) fn link(nodes: &[DocFeatures<'_>], auto: f64, suggest: f64) -> Vec<Do
             }
         }
     }
+    drop(by_ext);
+    drop(invoice_by_number);
     // Candidates across systems.
     let mut cand: Vec<u64> = Vec::new();
     let push = |cand: &mut Vec<u64>, x: u32, y: u32| {
@@ -294,63 +330,69 @@ pub(crate) fn link(nodes: &[DocFeatures<'_>], auto: f64, suggest: f64) -> Vec<Do
             cand.push(crate::cluster::pair_key(x, y));
         }
     };
-    let mut orders_by_number: HashMap<&str, Vec<u32>> = HashMap::new();
-    let mut own: HashMap<&str, u32> = HashMap::new();
-    for (i, n) in nodes.iter().enumerate() {
-        if n.node == NodeKind::Order && !n.number.is_empty() {
-            orders_by_number.entry(n.number.as_str()).or_default().push(i as u32);
-        }
-        if matches!(n.node, NodeKind::Order | NodeKind::Invoice | NodeKind::CreditNote) && !n.own_key.is_empty() {
-            own.insert(n.own_key.as_str(), i as u32);
-        }
-    }
+    let mut orders_by_number: Vec<(u64, u32)> =
+        nodes.iter().enumerate().filter(|(_, n)| n.node == NodeKind::Order && n.number != 0).map(|(i, n)| (n.number, i as u32)).collect();
+    orders_by_number.sort_unstable();
+    let own: HashMap<u64, u32> = nodes.iter().enumerate().filter(|(_, n)| is_doc(n) && n.own_key != 0).map(|(i, n)| (n.own_key, i as u32)).collect();
     for (i, n) in nodes.iter().enumerate() {
         for r in &n.refs {
-            if let Some(&j) = own.get(r.as_str()) {
+            if let Some(&j) = own.get(r) {
                 push(&mut cand, i as u32, j);
             }
         }
         if n.node == NodeKind::Invoice {
             for r in &n.ref_numbers {
-                if let Some(os) = orders_by_number.get(r.as_str()) {
-                    if os.len() <= 8 {
-                        for &j in os {
-                            push(&mut cand, i as u32, j);
-                        }
+                let from = orders_by_number.partition_point(|e| e.0 < *r);
+                let os = &orders_by_number[from..from + orders_by_number[from..].partition_point(|e| e.0 == *r)];
+                if os.len() <= 8 {
+                    for &(_, j) in os {
+                        push(&mut cand, i as u32, j);
                     }
                 }
             }
         }
     }
+    drop(orders_by_number);
+    drop(own);
     // Same customer within 30 days; without a customer, the same total within 10 days.
-    let mut groups: HashMap<(u8, u64), Vec<u32>> = HashMap::new();
-    for (i, n) in nodes.iter().enumerate() {
-        if !matches!(n.node, NodeKind::Order | NodeKind::Invoice | NodeKind::CreditNote) {
-            continue;
+    // One flat list sorted by (group, day): each group is a run, scanned with a window.
+    let mut grouped: Vec<(u64, i32, u32)> = nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| is_doc(n))
+        .map(|(i, n)| {
+            let group = match n.customer {
+                Some(c) => c as u64,
+                None => {
+                    let cents: i64 = (n.total * Decimal::ONE_HUNDRED).trunc().try_into().unwrap_or(0);
+                    (1 << 63) | (cents as u64 & ((1 << 63) - 1))
+                }
+            };
+            (group, n.day.unwrap_or(i32::MIN), i as u32)
+        })
+        .collect();
+    grouped.sort_unstable();
+    let mut start = 0;
+    while start < grouped.len() {
+        let group = grouped[start].0;
+        let mut end = start + 1;
+        while end < grouped.len() && grouped[end].0 == group {
+            end += 1;
         }
-        match n.customer {
-            Some(c) => groups.entry((0, c as u64)).or_default().push(i as u32),
-            None => {
-                let cents = (n.total * Decimal::ONE_HUNDRED).trunc();
-                let key: i64 = cents.try_into().unwrap_or(0);
-                groups.entry((1, key as u64)).or_default().push(i as u32);
-            }
-        }
-    }
-    for ((tag, _), mut g) in groups {
-        let window = if tag == 0 { 30 } else { 10 };
-        g.sort_unstable_by_key(|&i| nodes[i as usize].day.unwrap_or(i32::MIN));
+        let window = if group >> 63 == 0 { 30 } else { 10 };
+        let g = &grouped[start..end];
         for x in 0..g.len() {
-            let dx = nodes[g[x] as usize].day.unwrap_or(i32::MIN);
-            for &gy in &g[x + 1..] {
-                let dy = nodes[gy as usize].day.unwrap_or(i32::MIN);
-                if dy.saturating_sub(dx) > window {
+            let dx = g[x].1;
+            for y in &g[x + 1..] {
+                if y.1.saturating_sub(dx) > window {
                     break;
                 }
-                push(&mut cand, g[x], gy);
+                push(&mut cand, g[x].2, y.2);
             }
         }
+        start = end;
     }
+    drop(grouped);
     cand.sort_unstable();
     cand.dedup();
     let mut scored: Vec<DocPair> = cand

@@ -42,7 +42,7 @@ pub mod policy;
 pub mod reconcile;
 
 pub use conflict::{Candidate, Conflict};
-pub use link::{EntityKind, Link, LinkDecision, LinkState, Method};
+pub use link::{EntityKind, EvidenceSign, Link, LinkDecision, LinkState, Method};
 pub use policy::{Field, FieldOwner, Policy, Role};
 pub use reconcile::{Discrepancy, DiscrepancyKind, Severity};
 
@@ -74,6 +74,26 @@ pub struct Config {
     pub threads: usize,
     /// A name for each connection id, used in summaries (`Xero`, `legacy.csv`).
     pub connection_names: HashMap<i64, String>,
+    /// Told the name of each phase as it ends (benchmarks time them; the crate reads no clock).
+    pub observer: Observer,
+}
+
+/// A callback told the name of each phase of [`plan`] as it ends.
+#[derive(Clone, Default)]
+pub struct Observer(pub Option<std::sync::Arc<dyn Fn(&'static str) + Send + Sync>>);
+
+impl Observer {
+    fn mark(&self, phase: &'static str) {
+        if let Some(f) = &self.0 {
+            f(phase);
+        }
+    }
+}
+
+impl std::fmt::Debug for Observer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "Observer(set)" } else { "Observer(none)" })
+    }
 }
 
 impl Default for Config {
@@ -85,6 +105,7 @@ impl Default for Config {
             max_block: 200,
             threads: std::thread::available_parallelism().map(|n| n.get().min(4)).unwrap_or(1),
             connection_names: HashMap::new(),
+            observer: Observer::default(),
         }
     }
 }
@@ -154,6 +175,7 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
         let mut book = normalise::PhoneBook::new();
         chunk.iter().map(|p| party::features(p, &mut book)).collect()
     });
+    config.observer.mark("party features");
     let party_keys: Vec<String> = parties.iter().map(|p| p.source.key()).collect();
     let mut keyed: Vec<(u64, u32)> = Vec::with_capacity(parties.len() * 8);
     let mut buf = Vec::new();
@@ -200,6 +222,7 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
             .collect()
     });
     drop(cand);
+    config.observer.mark("party blocking and scoring");
     // Decisions on pairs the scorer did not propose.
     let party_index: HashMap<&str, u32> = party_keys.iter().enumerate().map(|(i, k)| (k.as_str(), i as u32)).collect();
     let scored_pairs: HashSet<u64> = scored.iter().map(|(a, b, _)| pair_key(*a, *b)).collect();
@@ -258,6 +281,7 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
             l.evidence.push("held back: would join two records of one system".into());
         }
     }
+    config.observer.mark("party links and clusters");
     let party_groups = clusters.groups();
     let mut root_key: HashMap<u32, String> = HashMap::with_capacity(party_groups.len());
     let mut found = par_map(&party_groups, config.threads, |chunk| {
@@ -287,6 +311,8 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
                 records: vec![l.left.clone(), l.right.clone()],
                 summary: format!("the same customer appears twice in {} ({})", names(feats[a as usize].system), l.evidence_text()),
                 amount: None,
+                date: None,
+                currency: None,
             });
         }
     }
@@ -299,10 +325,13 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
                 records: vec![party_keys[i].clone()],
                 summary: format!("ABN {raw:?} in {} fails the ABN checksum or has the wrong length", names(f.system)),
                 amount: None,
+                date: None,
+                currency: None,
             });
         }
     }
 
+    config.observer.mark("conflicts and duplicates");
     drop(feats);
     // Documents and payments.
     let mut customer_of: HashMap<(i64, &str), u32> = HashMap::with_capacity(parties.len());
@@ -318,7 +347,9 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
     nodes.extend(records.payments.iter().map(|p| document::payment_features(p, cust(p.source.connection_id, &p.customer_ref), with_keys)));
     let node_keys: Vec<String> =
         records.documents.iter().map(|d| d.source.key()).chain(records.payments.iter().map(|p| p.source.key())).collect();
+    config.observer.mark("document features");
     let pairs = document::link(&nodes, config.auto_threshold, suggest);
+    config.observer.mark("document candidates and scoring");
     plan.stats.document_candidates = pairs.len();
     let node_index: HashMap<&str, u32> = node_keys.iter().enumerate().map(|(i, k)| (k.as_str(), i as u32)).collect();
     let mut doc_links: Vec<Link> = Vec::with_capacity(pairs.len());
@@ -378,16 +409,14 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
         }
     }
     let books: BTreeSet<i64> = nodes.iter().filter(|n| n.node == document::NodeKind::Invoice).map(|n| n.system).collect();
-    let mut by_root: HashMap<u32, Vec<u32>> = HashMap::new();
-    for (i, r) in dclusters.root.iter().enumerate() {
-        by_root.entry(*r).or_default().push(i as u32);
-    }
-    let mut groups: Vec<Vec<u32>> = by_root.into_values().collect();
-    groups.sort_unstable_by_key(|g| g[0]);
+    let flat = dclusters.flat_groups();
+    drop(dclusters);
+    config.observer.mark("document links and clusters");
     let tol = reconcile::Tolerance { rounding: config.rounding_tolerance };
-    let mut found: Vec<Discrepancy> = par_map(&groups, config.threads, |chunk| {
+    let mut found: Vec<Discrepancy> = par_map(&flat.ranges, config.threads, |chunk| {
         let mut out = Vec::new();
-        for g in chunk {
+        for &range in chunk {
+            let g = flat.get(range);
             let key = format!("sale:{}", g.iter().map(|&i| node_keys[i as usize].as_str()).min().unwrap_or(""));
             let sale = reconcile::Sale {
                 entity_key: key,
@@ -403,13 +432,14 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
         out
     });
     plan.discrepancies.append(&mut found);
-    for g in groups.iter().filter(|g| g.len() > 1) {
+    for g in flat.ranges.iter().map(|&r| flat.get(r)).filter(|g| g.len() > 1) {
         let mut recs: Vec<String> = g.iter().map(|&i| node_keys[i as usize].clone()).collect();
         recs.sort();
         plan.sales.push(Cluster { key: format!("sale:{}", recs[0]), records: recs });
     }
     plan.links = party_links;
     plan.links.append(&mut doc_links);
+    config.observer.mark("reconciliation");
     plan
 }
 

@@ -170,6 +170,47 @@ impl Link {
     }
 }
 
+/// Which way a piece of evidence points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceSign {
+    /// The records agree here (`same email`, `reference names the order number`).
+    For,
+    /// The records disagree here (`different phone`, `totals differ by 0.02`).
+    Against,
+    /// A graded comparison or a note (`name similarity 0.93`, `held back: ...`).
+    Neutral,
+}
+
+impl EvidenceSign {
+    /// `for`, `against` or `neutral`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EvidenceSign::For => "for",
+            EvidenceSign::Against => "against",
+            EvidenceSign::Neutral => "neutral",
+        }
+    }
+
+    /// Reads the sign of one of the matcher's evidence phrases. Every phrase
+    /// the matcher writes starts with a word that says which way it points.
+    pub fn of(evidence: &str) -> EvidenceSign {
+        const FOR: &[&str] = &[
+            "same ", "stored cross-reference", "reference names", "payment allocated", "refund of", "credit note against", "linked by the bookkeeper",
+            "contact belongs", "both documents", "street similarity",
+        ];
+        const AGAINST: &[&str] = &["different ", "totals differ", "held back"];
+        let e = evidence.trim_start();
+        if FOR.iter().any(|p| e.starts_with(p)) {
+            EvidenceSign::For
+        } else if AGAINST.iter().any(|p| e.starts_with(p)) {
+            EvidenceSign::Against
+        } else {
+            EvidenceSign::Neutral
+        }
+    }
+}
+
 /// A bookkeeper's decision about a pair of records, as the planner receives it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -208,6 +249,14 @@ mod tests {
         }
         assert!(!LinkState::Rejected.is_active(), "a rejected link must never join records");
         assert!(LinkState::Confirmed.is_decision(), "a confirmation is the bookkeeper's and must survive syncs");
+    }
+
+    #[test]
+    fn evidence_signs() {
+        assert_eq!(EvidenceSign::of("same email"), EvidenceSign::For, "agreement counts for the link");
+        assert_eq!(EvidenceSign::of("different phone"), EvidenceSign::Against, "disagreement counts against");
+        assert_eq!(EvidenceSign::of("totals differ by 0.02"), EvidenceSign::Against, "a money difference counts against");
+        assert_eq!(EvidenceSign::of("name similarity 0.93"), EvidenceSign::Neutral, "a graded score is shown as is");
     }
 
     #[test]

@@ -117,6 +117,13 @@ pub struct Discrepancy {
     pub summary: String,
     /// The amount at stake (a difference, an unpaid or overpaid amount), if any.
     pub amount: Option<Decimal>,
+    /// When the sale happened (`YYYY-MM-DD`: the order's date, else the
+    /// invoice's, else the payment's), for charts by month; `None` for customers.
+    #[serde(default)]
+    pub date: Option<String>,
+    /// The sale's currency (upper case), when its documents state one.
+    #[serde(default)]
+    pub currency: Option<String>,
 }
 
 /// Reconciliation settings.
@@ -150,6 +157,30 @@ impl Sale<'_> {
             None => self.payment(i).map(|p| p.source.key()).unwrap_or_default(),
         }
     }
+    /// The sale's date (order first, then invoice, credit note, payment) and currency.
+    fn date_and_currency(&self) -> (Option<String>, Option<String>) {
+        let rank = |i: u32| match self.nodes[i as usize].node {
+            NodeKind::Order => 0,
+            NodeKind::Invoice => 1,
+            NodeKind::CreditNote => 2,
+            NodeKind::Payment => 3,
+            NodeKind::Refund => 4,
+        };
+        let mut order: Vec<u32> = self.members.to_vec();
+        order.sort_by_key(|&i| (rank(i), i));
+        let date_of = |i: u32| match self.doc(i) {
+            Some(d) => d.issue_date.as_deref(),
+            None => self.payment(i).and_then(|p| p.date.as_deref()),
+        };
+        let currency_of = |i: u32| match self.doc(i) {
+            Some(d) => d.currency.as_deref(),
+            None => self.payment(i).and_then(|p| p.currency.as_deref()),
+        };
+        let date = order.iter().find_map(|&i| date_of(i).and_then(|d| d.get(..10)).filter(|d| crate::document::day_of(Some(d)).is_some())).map(str::to_string);
+        let currency = order.iter().find_map(|&i| currency_of(i).map(str::trim).filter(|c| !c.is_empty())).map(str::to_uppercase);
+        (date, currency)
+    }
+
     fn of(&self, kind: NodeKind) -> Vec<u32> {
         self.members.iter().copied().filter(|&i| self.nodes[i as usize].node == kind).collect()
     }
@@ -212,11 +243,21 @@ fn settled(d: &SalesDocument, paid_and_credited: Option<Decimal>, tol: Decimal) 
 /// Every discrepancy of one linked sale (or of a lone document or payment).
 pub(crate) fn sale_discrepancies(sale: &Sale<'_>, tol: Tolerance, out: &mut Vec<crate::reconcile::Discrepancy>) {
     let t = tol.rounding;
+    let (date, currency) = sale.date_and_currency();
     let mut push = |kind: DiscrepancyKind, records: Vec<u32>, summary: String, amount: Option<Decimal>| {
         let mut keys: Vec<String> = records.iter().map(|&r| sale.key(r)).collect();
         keys.sort();
         keys.dedup();
-        out.push(Discrepancy { kind, severity: kind.severity(), entity_key: sale.entity_key.clone(), records: keys, summary, amount });
+        out.push(Discrepancy {
+            kind,
+            severity: kind.severity(),
+            entity_key: sale.entity_key.clone(),
+            records: keys,
+            summary,
+            amount,
+            date: date.clone(),
+            currency: currency.clone(),
+        });
     };
     let orders: Vec<u32> = sale.of(NodeKind::Order).into_iter().filter(|&i| sale.doc(i).is_some_and(live)).collect();
     let invoices: Vec<u32> = sale.of(NodeKind::Invoice).into_iter().filter(|&i| sale.doc(i).is_some_and(live)).collect();

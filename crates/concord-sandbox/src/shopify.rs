@@ -153,6 +153,8 @@ pub const FIELDS: &[(&str, &str, &str)] = &[
     ("TaxLine", "priceSet", "MoneyBag!"),
     ("Refund", "id", "ID!"),
     ("Refund", "createdAt", "DateTime"),
+    ("Refund", "updatedAt", "DateTime!"),
+    ("Refund", "legacyResourceId", "UnsignedInt64!"),
     ("Refund", "note", "String"),
     ("Refund", "totalRefundedSet", "MoneyBag!"),
     ("MoneyBag", "shopMoney", "MoneyV2!"),
@@ -537,6 +539,8 @@ fn order(ctx: &Ctx<'_>, i: usize, sel: &[Field], path: &mut Vec<String>, errors:
                             m.insert(x.key().to_string(), match x.name.as_str() {
                                 "id" => json!(gid("Refund", SHOPIFY_REFUND_BASE + ri as u64)),
                                 "createdAt" => json!(iso_ms(r.created_ms)),
+                                "updatedAt" => json!(iso_ms(r.updated_ms)),
+                                "legacyResourceId" => json!((SHOPIFY_REFUND_BASE + ri as u64).to_string()),
                                 "note" => json!("Customer return"),
                                 "totalRefundedSet" => money_bag(money(r.amount_cents), &x.selection),
                                 _ => json!("Refund"),

@@ -24,7 +24,32 @@ CREATE INDEX canonical_records_kind ON canonical_records (kind);
 
 /// Stores the mapped form of a raw record (its raw row must exist), replacing an
 /// earlier mapping; uses cached statements because sync calls it per record.
+/// An UPDATE, then an INSERT when no row was there: SQLite opens a temporary
+/// b-tree for every `ON CONFLICT DO UPDATE` it runs, a cost sync pays per record.
 pub fn upsert_mapped(
+    conn: &rusqlite::Connection,
+    key: (i64, &str, &str),
+    kind: &str,
+    data: &str,
+    source_updated_at: Option<&str>,
+    now: &str,
+) -> crate::Result<()> {
+    let params = rusqlite::params![key.0, key.1, key.2, kind, data, source_updated_at, now];
+    let updated = conn
+        .prepare_cached(
+            "UPDATE canonical_records SET kind = ?4, data = ?5, source_updated_at = ?6, mapped_at = ?7
+             WHERE connection_id = ?1 AND object = ?2 AND external_id = ?3",
+        )?
+        .execute(params)?;
+    if updated == 0 {
+        insert_mapped(conn, key, kind, data, source_updated_at, now)?;
+    }
+    Ok(())
+}
+
+/// Stores the mapped form of a raw record that has none yet (a record inserted
+/// in this same transaction): one INSERT, no lookup.
+pub fn insert_mapped(
     conn: &rusqlite::Connection,
     key: (i64, &str, &str),
     kind: &str,
@@ -34,9 +59,7 @@ pub fn upsert_mapped(
 ) -> crate::Result<()> {
     conn.prepare_cached(
         "INSERT INTO canonical_records (connection_id, object, external_id, kind, data, source_updated_at, mapped_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-         ON CONFLICT (connection_id, object, external_id) DO UPDATE SET
-           kind = excluded.kind, data = excluded.data, source_updated_at = excluded.source_updated_at, mapped_at = excluded.mapped_at",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
     .execute(rusqlite::params![key.0, key.1, key.2, kind, data, source_updated_at, now])?;
     Ok(())

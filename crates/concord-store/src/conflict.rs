@@ -98,6 +98,37 @@ pub fn list(conn: &rusqlite::Connection, status: Option<&str>) -> crate::Result<
     Ok(rows)
 }
 
+/// One stored conflict by id.
+pub fn get(conn: &rusqlite::Connection, id: i64) -> crate::Result<Option<ConflictRow>> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .query_row(
+            "SELECT id, entity_kind, entity_key, field, candidates, suggested_winner, reason, status, detected_at, updated_at FROM conflicts WHERE id = ?1",
+            [id],
+            |r| {
+                Ok(ConflictRow {
+                    id: r.get(0)?,
+                    entity_kind: r.get(1)?,
+                    entity_key: r.get(2)?,
+                    field: r.get(3)?,
+                    candidates: r.get(4)?,
+                    suggested_winner: r.get(5)?,
+                    reason: r.get(6)?,
+                    status: r.get(7)?,
+                    detected_at: r.get(8)?,
+                    updated_at: r.get(9)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// Sets a conflict's status (`open`, `decided`, `pushed`, `changed_since_decided`, `resolved`): push and undo use it.
+pub fn set_status(conn: &rusqlite::Connection, id: i64, status: &str, now: &str) -> crate::Result<()> {
+    conn.execute("UPDATE conflicts SET status = ?2, updated_at = ?3 WHERE id = ?1", rusqlite::params![id, status, now])?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod detected_tests {
     use super::*;

@@ -51,6 +51,10 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
         discrepancy::SCHEMA_V3,
         match_setting::SCHEMA_V3,
     ],
+}, Migration {
+    version: 4,
+    name: "push: decision kinds, outbox conflict, provider, purpose and retry generation",
+    statements: &[decision::SCHEMA_V4, outbox::SCHEMA_V4],
 }];
 
 /// The newest schema version this build knows.

@@ -54,6 +54,38 @@ fn new_store(dir: &std::path::Path, name: &str, base: &str, tenant: &str) -> (St
     (store, id)
 }
 
+/// The sandbox's share, for context: every page fetched and its bytes dropped
+/// (only the pagination block is read, to know when to stop).
+async fn serve_only(base: &str, tenant: &str, token: &str) -> (u64, u64) {
+    #[derive(serde::Deserialize)]
+    struct Paging {
+        page: u64,
+        #[serde(rename = "pageCount")]
+        page_count: u64,
+    }
+    #[derive(serde::Deserialize)]
+    struct Page {
+        pagination: Paging,
+    }
+    let client = reqwest::Client::new();
+    let (mut pages, mut bytes) = (0, 0);
+    for collection in ["Contacts", "Invoices", "Payments", "CreditNotes"] {
+        let mut page = 1;
+        loop {
+            let url = format!("{base}/api.xro/2.0/{collection}?page={page}&pageSize=1000&includeArchived=true");
+            let body = client.get(url).bearer_auth(token).header("xero-tenant-id", tenant).header("If-Modified-Since", "1970-01-01T00:00:00Z").send().await.unwrap().bytes().await.unwrap();
+            bytes += body.len() as u64;
+            pages += 1;
+            let p: Page = serde_json::from_slice(&body).unwrap();
+            if p.pagination.page >= p.pagination.page_count {
+                break;
+            }
+            page += 1;
+        }
+    }
+    (pages, bytes)
+}
+
 /// The simplest loop: every page of every collection, parsed and inserted.
 async fn floor(store: &mut Store, cid: i64, base: &str, tenant: &str, token: &str) -> u64 {
     let client = reqwest::Client::new();
@@ -94,6 +126,10 @@ fn main() {
         let dir = tempfile::tempdir().unwrap();
         let before = peak_mb();
 
+        let t = Instant::now();
+        let (pages, bytes) = serve_only(&base, &tenant, &token).await;
+        let serve_secs = t.elapsed().as_secs_f64();
+
         let (mut floor_store, fcid) = new_store(dir.path(), "floor", &base, &tenant);
         let t = Instant::now();
         let floor_records = floor(&mut floor_store, fcid, &base, &tenant, &token).await;
@@ -109,6 +145,7 @@ fn main() {
         assert!(reports.iter().all(|r| r.ok), "the benchmark sync must succeed: {reports:#?}");
         let stored: u64 = reports.iter().map(|r| r.changed).sum();
         println!("sandbox business: {customers} customers (peak before syncing {before:.0} MB, includes the in-process sandbox)");
+        println!("sandbox serving alone: {pages} pages, {:.0} MB in {serve_secs:.2}s", bytes as f64 / 1e6);
         println!("floor:  {floor_records} records in {floor_secs:.2}s = {:.0} records/s", floor_records as f64 / floor_secs);
         println!("engine: {stored} records in {secs:.2}s = {:.0} records/s", stored as f64 / secs);
         println!("ratio engine/floor time: {:.2}x", secs / floor_secs);

@@ -74,6 +74,32 @@ pub fn stored_json(provider: Provider, stream: &StreamSpec, source: Source, payl
     }
 }
 
+/// A record the store keeps beside the one it was read inside: a Shopify
+/// refund, which the Admin API serves only within its order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Child {
+    /// The store object (`refunds`).
+    pub object: &'static str,
+    /// The canonical kind (`payment`).
+    pub kind: &'static str,
+    pub id: String,
+    /// RFC 3339 UTC, milliseconds.
+    pub updated: Option<String>,
+    /// The child's own payload, as served inside its parent.
+    pub payload: String,
+    /// Its canonical JSON (or, when unreadable, the reason under `_model_error`).
+    pub mapped: String,
+}
+
+/// The records stored beside `payload` (a record of `stream` with id `parent_id`):
+/// each refund of a Shopify order, as a refunded [`Payment`] allocated to the order.
+pub fn children(provider: Provider, stream: &StreamSpec, connection_id: i64, payload: &Value, parent_id: &str, parent_updated: Option<&str>) -> Vec<Child> {
+    match (provider, stream.name) {
+        (Provider::Shopify, "orders") => shopify_refunds(connection_id, payload, parent_id, parent_updated),
+        _ => Vec::new(),
+    }
+}
+
 /// A record as the flat map (alias-resolved fields) and the raw payload.
 struct Rec<'a> {
     flat: &'a Value,
@@ -227,6 +253,10 @@ fn shopify_order(r: &Rec<'_>, source: Source) -> Result<SalesDocument, String> {
             _ => DocumentStatus::Unknown,
         }
     };
+    if lookup(r.raw, "lineItems.pageInfo.hasNextPage").and_then(Value::as_bool) == Some(true) {
+        // The engine reads the rest before storing; a payload still cut off is never mapped as if whole.
+        return Err("the order's line items were not all fetched (lineItems.pageInfo.hasNextPage is true)".into());
+    }
     let mut lines = Vec::new();
     for l in lookup(r.raw, "lineItems.nodes").and_then(Value::as_array).into_iter().flatten() {
         let quantity = raw_decimal(l, "quantity")?.ok_or("an order line has no quantity")?;
@@ -257,6 +287,38 @@ fn shopify_order(r: &Rec<'_>, source: Source) -> Result<SalesDocument, String> {
         currency: r.text("currency"),
         tax_treatment: if inclusive { TaxTreatment::Inclusive } else { TaxTreatment::Exclusive },
         ..Default::default()
+    })
+}
+
+fn shopify_refunds(connection_id: i64, order: &Value, order_id: &str, order_updated: Option<&str>) -> Vec<Child> {
+    let Some(refunds) = order.get("refunds").and_then(Value::as_array) else { return Vec::new() };
+    let mut out = Vec::with_capacity(refunds.len());
+    for refund in refunds {
+        let Some(id) = text_at(refund, "id").filter(|s| !s.is_empty()) else { continue };
+        // A refund is never edited after it is made; its order's update time covers it when it says nothing.
+        let updated = text_at(refund, "updatedAt").or_else(|| text_at(refund, "createdAt")).and_then(|t| normalize_time(&t)).or_else(|| order_updated.map(str::to_string));
+        let source = Source { connection_id, provider: Some(Provider::Shopify), object: "refunds".into(), external_id: id.clone(), last_modified: updated.clone() };
+        let mapped = match shopify_refund(refund, source, order, order_id) {
+            Ok(p) => serde_json::to_string(&CanonicalRecord::Payment(p)).unwrap_or_default(),
+            Err(e) => serde_json::json!({"_model_error": e}).to_string(),
+        };
+        out.push(Child { object: "refunds", kind: "payment", id, updated, payload: serde_json::to_string(refund).unwrap_or_default(), mapped });
+    }
+    out
+}
+
+/// A Shopify refund as money paid back to the customer against its order.
+fn shopify_refund(refund: &Value, source: Source, order: &Value, order_id: &str) -> Result<Payment, String> {
+    let amount = raw_decimal(refund, "totalRefundedSet.shopMoney.amount")?.ok_or("totalRefundedSet is missing, so the refund's amount cannot be read")?;
+    Ok(Payment {
+        source,
+        direction: PaymentDirection::Refunded,
+        amount,
+        date: text_at(refund, "createdAt").and_then(|d| date(&d)),
+        reference: text_at(refund, "note").filter(|s| !s.trim().is_empty()),
+        currency: text_at(refund, "totalRefundedSet.shopMoney.currencyCode").or_else(|| text_at(order, "currencyCode")),
+        customer_ref: text_at(order, "customer.id"),
+        allocations: vec![Allocation { document_ref: order_id.to_string(), document_object: Some("orders".into()), amount }],
     })
 }
 

@@ -96,6 +96,10 @@ pub struct StreamReport {
 }
 
 struct Prepared {
+    /// The store object (the stream's, or `refunds` for refunds read inside Shopify orders).
+    object: &'static str,
+    /// The canonical kind (`canonical_records.kind`).
+    kind: &'static str,
     id: String,
     updated: Option<String>,
     state: &'static str,
@@ -134,6 +138,56 @@ fn state_of(rule: &StateRule, rec: &Value) -> (&'static str, Option<String>) {
         || rule.active_flag.is_some_and(|p| lookup(rec, p).and_then(Value::as_bool) == Some(false))
         || is_in(rule.archived_values);
     (if archived { "archived" } else { "active" }, None)
+}
+
+/// Maps a page's records for storing: ids, update times, lifecycle states,
+/// payload text and canonical JSON. Pure CPU work on an owned page, so the
+/// engine runs it on a blocking thread while it commits another page.
+fn prepare(connection_id: i64, provider: Provider, stream: &'static StreamSpec, records: &[Value], sweep: Option<Sweep>) -> (Vec<Prepared>, Option<String>, DriftTally) {
+    let mut drift = DriftTally::default();
+    let mut out = Vec::with_capacity(records.len());
+    let mut newest: Option<String> = None;
+    for rec in records {
+        let Some(id) = text_at(rec, stream.id_at) else {
+            drift.note(DriftKind::Vanished, "id", &format!("{} is missing, so the record cannot be stored", stream.id_at), "(no id)");
+            continue;
+        };
+        let updated = text_at(rec, stream.updated_at).and_then(|u| normalize_time(&u));
+        if let Some(u) = &updated {
+            if newest.as_ref().is_none_or(|n| u > n) {
+                newest = Some(u.clone());
+            }
+        }
+        let (state, merged_into) = state_of(&stream.state, rec);
+        let tombstone = sweep == Some(Sweep::ChangeDataCapture) && state == "deleted";
+        // The drift report comes from the flat map; the store keeps the canonical model built from it (crate::canonical).
+        let source = concord_core::model::Source { connection_id, provider: Some(provider), object: stream.name.into(), external_id: id.clone(), last_modified: updated.clone() };
+        let mapped = (!tombstone).then(|| crate::canonical::stored_json(provider, stream, source, rec, map_record(stream, rec, &id, &mut drift)));
+        if !tombstone {
+            for child in crate::canonical::children(provider, stream, connection_id, rec, &id, updated.as_deref()) {
+                out.push(Prepared { object: child.object, kind: child.kind, id: child.id, updated: child.updated, state: "active", merged_into: None, tombstone: false, payload: child.payload, mapped: Some(child.mapped) });
+            }
+        }
+        // serde_json::to_string writes straight into a buffer (same text as Display, without the formatter).
+        out.push(Prepared { object: stream.name, kind: stream.kind.as_str(), id, updated, state, merged_into, tombstone, payload: serde_json::to_string(rec).unwrap_or_default(), mapped });
+    }
+    (out, newest, drift)
+}
+
+/// [`prepare`] on a blocking thread, over the records at `records_at` of an owned page;
+/// gives the page back for what the caller still reads from it.
+async fn prepare_owned(connection_id: i64, provider: Provider, stream: &'static StreamSpec, body: Value, records_at: &'static str, sweep: Option<Sweep>) -> (Value, Vec<Prepared>, Option<String>, DriftTally) {
+    let work = move || {
+        let (page, newest, drift) = match lookup(&body, records_at) {
+            Some(Value::Array(a)) => prepare(connection_id, provider, stream, a, sweep),
+            _ => (Vec::new(), None, DriftTally::default()),
+        };
+        (body, page, newest, drift)
+    };
+    match tokio::task::spawn_blocking(work).await {
+        Ok(done) => done,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
 }
 
 struct Conn<'a> {
@@ -189,33 +243,8 @@ impl Conn<'_> {
         });
     }
 
-    fn prepare(&self, stream: &StreamSpec, records: &[Value], drift: &mut DriftTally, sweep: Option<Sweep>) -> (Vec<Prepared>, Option<String>) {
-        let mut out = Vec::with_capacity(records.len());
-        let mut newest: Option<String> = None;
-        for rec in records {
-            let Some(id) = text_at(rec, stream.id_at) else {
-                drift.note(DriftKind::Vanished, "id", &format!("{} is missing, so the record cannot be stored", stream.id_at), "(no id)");
-                continue;
-            };
-            let updated = text_at(rec, stream.updated_at).and_then(|u| normalize_time(&u));
-            if let Some(u) = &updated {
-                if newest.as_ref().is_none_or(|n| u > n) {
-                    newest = Some(u.clone());
-                }
-            }
-            let (state, merged_into) = state_of(&stream.state, rec);
-            let tombstone = sweep == Some(Sweep::ChangeDataCapture) && state == "deleted";
-            // serde_json::to_string writes straight into a buffer (same text as Display, without the formatter).
-            // The drift report comes from the flat map; the store keeps the canonical model built from it (crate::canonical).
-            let source = concord_core::model::Source { connection_id: self.target.connection_id, provider: Some(self.target.provider), object: stream.name.into(), external_id: id.clone(), last_modified: updated.clone() };
-            let mapped = (!tombstone).then(|| crate::canonical::stored_json(self.target.provider, stream, source, rec, map_record(stream, rec, &id, drift)));
-            out.push(Prepared { id, updated, state, merged_into, tombstone, payload: serde_json::to_string(rec).unwrap_or_default(), mapped });
-        }
-        (out, newest)
-    }
-
     /// Stores a page, its bookmark and its audit row in one transaction; returns how many records changed.
-    fn commit(&self, stream: &StreamSpec, page: &[Prepared], new_bookmark: Option<&str>, call: &Call) -> Result<u64, SyncError> {
+    fn commit(&self, stream: &StreamSpec, page: &[Prepared], new_bookmark: Option<&str>, call: &Call, follow_ups: &[Call]) -> Result<u64, SyncError> {
         let now = self.now();
         let cid = self.target.connection_id;
         let mut store = self.lock();
@@ -224,7 +253,7 @@ impl Conn<'_> {
             for r in page {
                 let raw = RawRecord {
                     connection_id: cid,
-                    object: stream.name,
+                    object: r.object,
                     external_id: &r.id,
                     payload: &r.payload,
                     source_updated_at: r.updated.as_deref(),
@@ -233,17 +262,26 @@ impl Conn<'_> {
                 };
                 let outcome = if r.tombstone { raw_record::mark_deleted(tx, &raw, &now)? } else { raw_record::upsert_newer(tx, &raw, &now)? };
                 if outcome != Upsert::Unchanged {
-                    changed += 1;
+                    // Refunds read inside an order are stored, not counted as the stream's records.
+                    changed += u64::from(r.object == stream.name);
                     if let Some(m) = &r.mapped {
-                        canonical_record::upsert_mapped(tx, (cid, stream.name, &r.id), stream.kind.as_str(), m, r.updated.as_deref(), &now)?;
+                        let key = (cid, r.object, r.id.as_str());
+                        if outcome == Upsert::Inserted {
+                            // A raw row new in this transaction has no mapping yet (the mapping's foreign key cascades).
+                            canonical_record::insert_mapped(tx, key, r.kind, m, r.updated.as_deref(), &now)?;
+                        } else {
+                            canonical_record::upsert_mapped(tx, key, r.kind, m, r.updated.as_deref(), &now)?;
+                        }
                     }
                 }
             }
             if let Some(b) = new_bookmark {
                 bookmark::put(tx, cid, stream.name, b, &now)?;
             }
-            let detail = call.detail(stream.name);
-            audit::append(tx, &audit::NewEntry { actor: "sync", action: "api.call", subject: &self.target.name, detail: &detail }, &now)?;
+            for c in std::iter::once(call).chain(follow_ups) {
+                let detail = c.detail(stream.name);
+                audit::append(tx, &audit::NewEntry { actor: "sync", action: "api.call", subject: &self.target.name, detail: &detail }, &now)?;
+            }
             Ok(changed)
         })?;
         Ok(changed)
@@ -267,7 +305,7 @@ impl Conn<'_> {
     }
 
     /// One incremental pass from the bookmark; returns the provider's clock if it reported one.
-    async fn incremental(&self, stream: &StreamSpec, t: &mut Tally) -> Result<Option<String>, SyncError> {
+    async fn incremental(&self, stream: &'static StreamSpec, t: &mut Tally) -> Result<Option<String>, SyncError> {
         let n = self.page_size(stream);
         let mut pos = Position { since: self.bookmark(stream)?, ..Default::default() };
         let mut restarts = 0;
@@ -299,12 +337,15 @@ impl Conn<'_> {
             if let Some(p) = self.spec.clock_at {
                 provider_now = text_at(&body, p).and_then(|s| normalize_time(&s)).or(provider_now);
             }
-            let records = match lookup(&body, stream.records_at) {
-                Some(Value::Array(a)) => a.as_slice(),
-                _ => &[],
+            let count = match lookup(&body, stream.records_at) {
+                Some(Value::Array(a)) => a.len(),
+                _ => 0,
             };
-            let signal = (self.spec.signal)(stream, &body, &pos, n, records.len());
-            let (page, newest) = self.prepare(stream, records, &mut t.drift, None);
+            let signal = (self.spec.signal)(stream, &body, &pos, n, count);
+            let mut body = body;
+            let follow_ups = self.complete(stream, &mut body, t).await?;
+            let (body, page, newest, drift) = prepare_owned(self.target.connection_id, self.target.provider, stream, body, stream.records_at, None).await;
+            t.drift.merge(drift);
             let bookmark = match (&newest, &pos.since) {
                 (Some(nw), Some(s)) if nw <= s => None,
                 (Some(nw), _) => Some(nw.clone()),
@@ -328,7 +369,7 @@ impl Conn<'_> {
                     _ => None,
                 }
             };
-            let committing = async { self.commit(stream, &page, bookmark.as_deref(), &call) };
+            let committing = async { self.commit(stream, &page, bookmark.as_deref(), &call, &follow_ups) };
             let (fetched, committed) = futures_util::future::join(prefetch, committing).await;
             let changed = match committed {
                 Ok(c) => c,
@@ -340,9 +381,9 @@ impl Conn<'_> {
                 }
             };
             t.changed += changed;
-            t.records += page.len() as u64;
+            t.records += page.iter().filter(|r| r.object == stream.name).count() as u64;
             t.pages += 1;
-            let remaining = self.spec.total_at.and_then(|p| lookup(&body, p)).and_then(Value::as_u64).map(|total| total.saturating_sub(records.len() as u64));
+            let remaining = self.spec.total_at.and_then(|p| lookup(&body, p)).and_then(Value::as_u64).map(|total| total.saturating_sub(count as u64));
             self.emit(stream, Phase::Page, t, remaining, None);
             match (next, next_req) {
                 (Some(p), Some(Ok(_))) => {
@@ -355,8 +396,36 @@ impl Conn<'_> {
         }
     }
 
+    /// Reads the rest of every nested list a page served only in part (the
+    /// provider's [`crate::spec::FollowUp`]) into its record, so a record is
+    /// stored whole or not at all; returns the follow-up calls for the audit log.
+    async fn complete(&self, stream: &StreamSpec, body: &mut Value, t: &mut Tally) -> Result<Vec<Call>, SyncError> {
+        let Some(follow) = self.spec.follow_up else { return Ok(Vec::new()) };
+        let pointer = format!("/{}", stream.records_at.replace('.', "/"));
+        let Some(Value::Array(records)) = body.pointer_mut(&pointer) else { return Ok(Vec::new()) };
+        let mut calls = Vec::new();
+        for record in records.iter_mut() {
+            // Each answer must advance the list (splice refuses one that does not); the cap only guards against a provider looping.
+            for _ in 0..1000 {
+                let Some(req) = (follow.request)(&self.tenant, stream, record) else { break };
+                let (result, call) = self.requester.fetch(&req).await;
+                self.count_call(t, &call);
+                let answer = match result {
+                    Ok(a) => a,
+                    Err(e) => {
+                        self.audit_failed(stream, &call, &e);
+                        return Err(e);
+                    }
+                };
+                calls.push(call);
+                (follow.splice)(record, &answer).map_err(|message| SyncError::Rejected { provider: self.spec.provider.display_name(), status: 200, what: req.path.clone(), message })?;
+            }
+        }
+        Ok(calls)
+    }
+
     /// The stream's sweep for what the incremental query leaves out.
-    async fn sweep(&self, stream: &StreamSpec, kind: Sweep, since: Option<String>, t: &mut Tally) -> Result<(), SyncError> {
+    async fn sweep(&self, stream: &'static StreamSpec, kind: Sweep, since: Option<String>, t: &mut Tally) -> Result<(), SyncError> {
         let Some(request) = self.spec.sweep_request else { return Ok(()) };
         let n = self.page_size(stream);
         let mut pos = Position { since, ..Default::default() };
@@ -379,23 +448,24 @@ impl Conn<'_> {
                     return Err(e);
                 }
             };
-            let records = match lookup(&body, stream.sweep_records_at) {
-                Some(Value::Array(a)) => a.as_slice(),
-                _ => &[],
+            let count = match lookup(&body, stream.sweep_records_at) {
+                Some(Value::Array(a)) => a.len(),
+                _ => 0,
             };
-            let (page, newest) = self.prepare(stream, records, &mut t.drift, Some(kind));
-            t.changed += self.commit(stream, &page, None, &call)?;
-            t.records += page.len() as u64;
+            let (body, page, newest, drift) = prepare_owned(self.target.connection_id, self.target.provider, stream, body, stream.sweep_records_at, Some(kind)).await;
+            t.drift.merge(drift);
+            t.changed += self.commit(stream, &page, None, &call, &[])?;
+            t.records += page.iter().filter(|r| r.object == stream.name).count() as u64;
             t.pages += 1;
             self.emit(stream, Phase::Page, t, None, None);
             let next = match kind {
-                Sweep::Archived => match (self.spec.signal)(stream, &body, &pos, n, records.len()) {
+                Sweep::Archived => match (self.spec.signal)(stream, &body, &pos, n, count) {
                     Signal::Done => None,
                     Signal::More(cursor) => Some(Position { since: None, page: pos.page + 1, cursor }),
                 },
                 // CDC answers at most CDC_MAX objects, oldest first: a full answer means more may follow.
                 Sweep::ChangeDataCapture => match newest {
-                    Some(nw) if records.len() >= quickbooks::CDC_MAX && pos.since.as_ref().is_none_or(|s| &nw > s) => {
+                    Some(nw) if count >= quickbooks::CDC_MAX && pos.since.as_ref().is_none_or(|s| &nw > s) => {
                         Some(Position { since: Some(nw), ..Default::default() })
                     }
                     _ => None,
@@ -408,7 +478,7 @@ impl Conn<'_> {
         }
     }
 
-    async fn run_stream(&self, stream: &StreamSpec) -> StreamReport {
+    async fn run_stream(&self, stream: &'static StreamSpec) -> StreamReport {
         let mut t = Tally { started: Some(Instant::now()), ..Default::default() };
         let run_id = {
             let now = self.now();
@@ -444,7 +514,7 @@ impl Conn<'_> {
         }
     }
 
-    async fn run_rounds(&self, stream: &StreamSpec, t: &mut Tally) -> Result<(), SyncError> {
+    async fn run_rounds(&self, stream: &'static StreamSpec, t: &mut Tally) -> Result<(), SyncError> {
         let start_bookmark = self.bookmark(stream)?;
         for _ in 0..self.options.max_rounds.max(1) {
             let before = t.changed;

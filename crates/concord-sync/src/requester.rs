@@ -217,8 +217,13 @@ impl Requester {
             if status >= 500 {
                 return Err(SyncError::Server { provider, status, what: self.what(req), retries: 0 });
             }
-            let body: Result<Value, _> = serde_json::from_slice(&bytes);
             if (200..300).contains(&status) {
+                // A page can be megabytes: parse it on a blocking thread, so the engine
+                // keeps committing other pages meanwhile.
+                let body: Result<Value, serde_json::Error> = match tokio::task::spawn_blocking(move || serde_json::from_slice(&bytes)).await {
+                    Ok(parsed) => parsed,
+                    Err(e) => std::panic::resume_unwind(e.into_panic()),
+                };
                 let body = body.map_err(|e| SyncError::Transport { provider, what: self.what(req), detail: format!("the body was cut off or is not JSON ({e})") })?;
                 self.learn_cost(&body);
                 return match (self.spec.body_error)(status, &body) {
@@ -231,7 +236,7 @@ impl Requester {
                     Some(BodyError::CursorExpired) => Err(SyncError::CursorExpired { provider, what: self.what(req) }),
                 };
             }
-            let body = body.unwrap_or(Value::Null);
+            let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
             if let Some(BodyError::CursorExpired) = (self.spec.body_error)(status, &body) {
                 return Err(SyncError::CursorExpired { provider, what: self.what(req) });
             }

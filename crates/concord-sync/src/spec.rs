@@ -209,6 +209,18 @@ pub struct ProviderSpec {
     /// Recognises an error the provider reports in a successful response
     /// (Shopify's THROTTLED) or a refused cursor; `None` when the body is a page.
     pub body_error: fn(u16, &Value) -> Option<BodyError>,
+    /// Completes records whose nested lists a page serves only in part
+    /// (Shopify order line items); `None` when every record arrives whole.
+    pub follow_up: Option<FollowUp>,
+}
+
+/// How a record's nested list that a page cut at its first page is read to the end.
+#[derive(Debug, Clone, Copy)]
+pub struct FollowUp {
+    /// The request for the next part of `record`'s nested list, or `None` when it is whole.
+    pub request: fn(&Tenant, &StreamSpec, &Value) -> Option<PageRequest>,
+    /// Appends a follow-up answer to `record`; an error when the answer does not continue the list.
+    pub splice: fn(&mut Value, &Value) -> Result<(), String>,
 }
 
 /// An error read from a response body.

@@ -75,7 +75,7 @@ describe("navigation", () => {
     expect(
       within(screen.getByRole("navigation")).getAllByRole("button"),
       "navigation items are real buttons, focusable and activatable by default",
-    ).toHaveLength(5);
+    ).toHaveLength(SCREENS.length);
   });
 });
 

@@ -10,10 +10,19 @@ import type { Backend, BackendKind } from "./contract";
 import { createMockBackend, mockScenario } from "./mock";
 import { tauriBackend } from "./tauri";
 
-export type { Backend, BackendKind } from "./contract";
+export type { Backend, BackendKind, OperationKind, Unlisten } from "./contract";
 export type * from "./types";
 export { isApiError, normaliseError } from "./error";
-export { createMockBackend, mockScenario, sampleConnections, sampleEntries } from "./mock";
+export {
+  createMockBackend,
+  mockScenario,
+  sampleConflicts,
+  sampleConnections,
+  sampleDiscrepancies,
+  sampleEntries,
+  sampleLinks,
+  sampleMonths,
+} from "./mock";
 export type { BackendMethod, MockBackendOptions } from "./mock";
 export { tauriBackend } from "./tauri";
 

@@ -11,4 +11,16 @@ severity: string, entityKey: string, records: Array<string>, summary: string,
 /**
  * A decimal string.
  */
-amount: string | null, };
+amount: string | null, 
+/**
+ * The sale's date (`YYYY-MM-DD`): the order's, else the invoice's, else the payment's; `None` for customer problems.
+ */
+date: string | null, 
+/**
+ * The sale's month (`YYYY-MM`), for charts by month.
+ */
+month: string | null, 
+/**
+ * The sale's currency (`AUD`), when its documents state one.
+ */
+currency: string | null, };

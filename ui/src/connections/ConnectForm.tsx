@@ -55,7 +55,7 @@ export function ConnectForm(props: { initialName?: string; initialProvider?: Pro
     <form className="connect-form" onSubmit={submit} data-testid="connect-form" aria-label="Connect an account">
       <label>
         Provider{" "}
-        <select value={provider} onChange={(e) => setProvider(e.target.value as Provider)}>
+        <select value={provider} onChange={(e) => setProvider(e.target.value as Provider)} data-testid="connect-provider">
           {PROVIDERS.map((p) => (
             <option key={p} value={p}>
               {PROVIDER_LABELS[p] ?? p}
@@ -64,11 +64,11 @@ export function ConnectForm(props: { initialName?: string; initialProvider?: Pro
         </select>
       </label>
       <label>
-        Name <input required value={name} onChange={(e) => setName(e.target.value)} placeholder="Books" />
+        Name <input required value={name} onChange={(e) => setName(e.target.value)} placeholder="Books" data-testid="connect-name" />
       </label>
       <label>
         Base URL (optional){" "}
-        <input value={baseUrl} onChange={(e) => setBaseUrl(e.target.value)} placeholder="your shop’s myshopify.com address, or a sandbox" />
+        <input value={baseUrl} onChange={(e) => setBaseUrl(e.target.value)} placeholder="your shop’s myshopify.com address, or a sandbox" data-testid="connect-base-url" />
       </label>
       <label>
         Client ID <input value={clientId} onChange={(e) => setClientId(e.target.value)} autoComplete="off" />
@@ -80,7 +80,7 @@ export function ConnectForm(props: { initialName?: string; initialProvider?: Pro
       {privateApp && (
         <label>
           Private-app token (instead of signing in){" "}
-          <input type="password" value={privateToken} onChange={(e) => setPrivateToken(e.target.value)} autoComplete="off" />
+          <input type="password" value={privateToken} onChange={(e) => setPrivateToken(e.target.value)} autoComplete="off" data-testid="connect-token" />
         </label>
       )}
       {error?.code === "choose_tenant" && (
@@ -89,7 +89,7 @@ export function ConnectForm(props: { initialName?: string; initialProvider?: Pro
         </label>
       )}
       {error && <ErrorBanner error={error} />}
-      <button type="submit" disabled={busy}>
+      <button type="submit" className="button button-primary" disabled={busy} data-testid="connect-submit">
         {busy ? "Waiting for the browser sign-in…" : "Connect"}
       </button>
     </form>

@@ -71,11 +71,11 @@ export function ConnectionList() {
                   </p>
                 )}
                 {connection.status !== "disconnected" && (
-                  <button type="button" onClick={() => void backend.disconnectAccount(connection.name, "keep").then(connections.reload)}>
+                  <button type="button" className="button" onClick={() => void backend.disconnectAccount(connection.name, "keep").then(connections.reload)}>
                     Disconnect (keep data)
                   </button>
                 )}{" "}
-                <button type="button" onClick={() => void backend.disconnectAccount(connection.name, "delete").then(connections.reload)}>
+                <button type="button" className="button" onClick={() => void backend.disconnectAccount(connection.name, "delete").then(connections.reload)}>
                   Disconnect and delete data
                 </button>
               </td>

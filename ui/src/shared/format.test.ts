@@ -1,6 +1,6 @@
 /** Formatters: en-AU output, the fallback locale, and bad input left visible. */
 import { describe, expect, it } from "vitest";
-import { formatCount, formatDate, formatDateTime, formatMoney, userLocale } from "./format";
+import { formatCount, formatDate, formatDateTime, formatMoney, formatMonth, userLocale } from "./format";
 
 const AU = { locale: "en-AU", timeZone: "Australia/Sydney" };
 
@@ -72,5 +72,12 @@ describe("userLocale", () => {
   });
   it("skips malformed tags", () => {
     expect(userLocale({ languages: ["not a tag!"], language: "" }), "a bad tag must not throw").toBe("en-AU");
+  });
+});
+
+describe("formatMonth", () => {
+  it("names a month without shifting it by time zone", () => {
+    expect(formatMonth("2026-11", { locale: "en-AU" }), "en-AU short month and year").toBe("Nov 2026");
+    expect(formatMonth("not a month"), "bad input stays visible").toBe("not a month");
   });
 });

@@ -111,3 +111,11 @@ export function formatMoney(
   const formatter = numberFormat(options.locale ?? userLocale(), { style: "currency", currency });
   return formatter.format(amount as number | `${number}`);
 }
+
+/** A calendar month from `YYYY-MM`: "Nov 2026" in en-AU. */
+export function formatMonth(month: string, options: Pick<FormatOptions, "locale"> = {}): string {
+  if (!/^\d{4}-\d{2}$/.test(month)) return month;
+  const date = parse(`${month}-01`);
+  if (date === null) return month;
+  return dateTimeFormat(options.locale ?? userLocale(), { month: "short", year: "numeric", timeZone: "UTC" }).format(date);
+}

@@ -1,19 +1,15 @@
-/** The Review screen. Not built yet: it says what it will show, and shows nothing made up. */
-import { EmptyState } from "../shared/EmptyState";
+/** The Review screen: where the bookkeeper decides, field by field, which system is right. */
+import { ReviewBoard } from "../review/ReviewBoard";
 import { Screen } from "../shared/Screen";
 
 export function ReviewView() {
   return (
-    <Screen id="review" title="Review">
-      <EmptyState title="Nothing to review yet">
-        <p>
-          This screen will list the changes Concord proposes after comparing your CRM, shop and
-          books: for example a customer whose details differ between HubSpot and Xero, or a
-          Shopify order with no matching invoice. You will approve or reject each change here
-          before anything is written to those systems.
-        </p>
-        <p>It is not available in this version.</p>
-      </EmptyState>
+    <Screen
+      id="review"
+      title="Review"
+      lead="Fields that differ between linked records, grouped by customer or sale. Pick the system that is right (or type the value); nothing is written to your systems until you push."
+    >
+      <ReviewBoard />
     </Screen>
   );
 }

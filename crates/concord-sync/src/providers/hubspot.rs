@@ -102,6 +102,7 @@ pub static SPEC: ProviderSpec = ProviderSpec {
     clock_at: None,
     total_at: Some("total"),
     body_error,
+    follow_up: None,
 };
 
 fn modified_property(s: &StreamSpec) -> &'static str {

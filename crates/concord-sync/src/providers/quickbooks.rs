@@ -118,6 +118,7 @@ pub static SPEC: ProviderSpec = ProviderSpec {
     clock_at: Some("time"),
     total_at: None,
     body_error: |_, _| None,
+    follow_up: None,
 };
 
 fn realm(t: &Tenant) -> Result<&str, SyncError> {

@@ -5,6 +5,12 @@
 //! and `after`; paging ends when `pageInfo.hasNextPage` is false. Pacing
 //! follows the cost bucket reported in `extensions.cost.throttleStatus`; a
 //! `THROTTLED` error in a 200 waits for the bucket to refill.
+//!
+//! Orders come with their line items (`lineItems(first: 5)`, a connection) and
+//! their refunds (`refunds`, a plain list the API serves whole). An order with
+//! more lines than the first page says so in `lineItems.pageInfo`; the engine
+//! then reads the rest through `order(id:) { lineItems(after:) }` and splices
+//! it into the order before storing it, so no order is stored with lines cut off.
 
 use crate::error::SyncError;
 use crate::spec::*;
@@ -47,7 +53,16 @@ const ORDER_FIELDS: &[Field] = &[
     always("outstanding", &["totalOutstandingSet.shopMoney.amount"], Ty::Number),
     optional("financial_status", &["displayFinancialStatus"], Ty::Text),
 ];
-const ORDER_KNOWN: &[&str] = &["customer", "subtotalPriceSet", "totalTaxSet", "totalPriceSet", "totalOutstandingSet", "taxLines"];
+const ORDER_KNOWN: &[&str] = &["customer", "subtotalPriceSet", "totalTaxSet", "totalPriceSet", "totalOutstandingSet", "taxLines", "lineItems", "refunds"];
+
+/// Line items asked for with each order; more are read by a follow-up query.
+pub const LINE_PAGE: usize = 5;
+/// Line items asked for per follow-up query (cost 3 + 6 per line).
+pub const LINE_FOLLOW_UP_PAGE: usize = 50;
+/// What a line item is read with.
+const LINE_SELECTION: &str = "id title sku quantity originalUnitPriceSet { shopMoney { amount currencyCode } } taxLines { title rate priceSet { shopMoney { amount currencyCode } } }";
+/// What a refund is read with.
+const REFUND_SELECTION: &str = "id createdAt updatedAt note totalRefundedSet { shopMoney { amount currencyCode } }";
 
 /// The streams.
 pub const STREAMS: &[StreamSpec] = &[
@@ -77,8 +92,9 @@ pub const STREAMS: &[StreamSpec] = &[
         known: ORDER_KNOWN,
         sweep: None,
         sweep_records_at: "",
-        // Each order costs about 13 points; a query may cost at most 1,000.
-        max_page: 60,
+        // Each order costs 48 points (13 for the order and its amounts, 32 for five
+        // lines, 3 for its refunds); a query may cost at most 1,000: 2 + 20 x 48 = 962.
+        max_page: 20,
     },
 ];
 
@@ -95,6 +111,7 @@ pub static SPEC: ProviderSpec = ProviderSpec {
     clock_at: None,
     total_at: None,
     body_error,
+    follow_up: Some(FollowUp { request: rest_of_lines, splice: splice_lines }),
 };
 
 fn selection(s: &StreamSpec) -> String {
@@ -104,7 +121,9 @@ fn selection(s: &StreamSpec) -> String {
         format!(
             "id name email createdAt updatedAt cancelledAt currencyCode taxesIncluded displayFinancialStatus customer {{ id }} \
              subtotalPriceSet {MONEY} totalTaxSet {MONEY} totalPriceSet {MONEY} totalOutstandingSet {MONEY} \
-             taxLines {{ title rate priceSet {MONEY} }}"
+             taxLines {{ title rate priceSet {MONEY} }} \
+             lineItems(first: {LINE_PAGE}) {{ nodes {{ {LINE_SELECTION} }} pageInfo {{ hasNextPage endCursor }} }} \
+             refunds {{ {REFUND_SELECTION} }}"
         )
     }
 }
@@ -118,6 +137,45 @@ fn request(_t: &Tenant, s: &StreamSpec, p: &Position, n: usize) -> Result<PageRe
     let q = p.since.as_ref().map(|since| format!("updated_at:>='{since}'"));
     let body = json!({"query": query, "variables": {"first": n.min(s.max_page), "after": p.cursor, "q": q}});
     Ok(PageRequest { method: Method::POST, path: format!("/admin/api/{API_VERSION}/graphql.json"), headers: vec![], body: Some(body) })
+}
+
+/// The follow-up query for the rest of an order's line items, when its page says more follow.
+fn rest_of_lines(_t: &Tenant, _s: &StreamSpec, order: &Value) -> Option<PageRequest> {
+    if lookup(order, "lineItems.pageInfo.hasNextPage").and_then(Value::as_bool) != Some(true) {
+        return None;
+    }
+    let id = text_at(order, "id")?;
+    let after = text_at(order, "lineItems.pageInfo.endCursor");
+    let query = format!(
+        "query OrderLines($id: ID!, $after: String) {{ order(id: $id) {{ lineItems(first: {LINE_FOLLOW_UP_PAGE}, after: $after) {{ nodes {{ {LINE_SELECTION} }} pageInfo {{ hasNextPage endCursor }} }} }} }}"
+    );
+    let body = json!({"query": query, "variables": {"id": id, "after": after}});
+    Some(PageRequest { method: Method::POST, path: format!("/admin/api/{API_VERSION}/graphql.json"), headers: vec![], body: Some(body) })
+}
+
+/// Appends a follow-up page of line items to its order and takes over its `pageInfo`.
+fn splice_lines(order: &mut Value, answer: &Value) -> Result<(), String> {
+    let id = text_at(order, "id").unwrap_or_default();
+    let Some(part) = lookup(answer, "data.order.lineItems") else {
+        return Err(format!("Shopify did not serve the rest of order {id}'s line items (the order may have been deleted meanwhile)"));
+    };
+    let nodes = part.get("nodes").and_then(Value::as_array).cloned().unwrap_or_default();
+    let info = part.get("pageInfo").cloned().unwrap_or(Value::Null);
+    let more = info.get("hasNextPage").and_then(Value::as_bool).unwrap_or(false);
+    if nodes.is_empty() && more {
+        return Err(format!("Shopify said order {id} has more line items but served none"));
+    }
+    let Some(lines) = order.get_mut("lineItems").and_then(Value::as_object_mut) else {
+        return Err(format!("order {id} has no lineItems to continue"));
+    };
+    match lines.get_mut("nodes").and_then(Value::as_array_mut) {
+        Some(have) => have.extend(nodes),
+        None => {
+            lines.insert("nodes".into(), Value::Array(nodes));
+        }
+    }
+    lines.insert("pageInfo".into(), info);
+    Ok(())
 }
 
 fn signal(s: &StreamSpec, body: &Value, _p: &Position, _n: usize, _len: usize) -> Signal {

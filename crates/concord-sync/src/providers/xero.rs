@@ -116,6 +116,7 @@ pub static SPEC: ProviderSpec = ProviderSpec {
     clock_at: None,
     total_at: Some("pagination.itemCount"),
     body_error: |_, _| None,
+    follow_up: None,
 };
 
 fn request(t: &Tenant, s: &StreamSpec, p: &Position, n: usize) -> Result<PageRequest, SyncError> {

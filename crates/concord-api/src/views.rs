@@ -1,0 +1,223 @@
+//! Read models the desktop screens need beyond the per-operation methods: the
+//! outcome of a sync or push the bookkeeper may cancel, conflicts in pages (so the
+//! Review screen's first screen does not wait for 50,000 of them to cross IPC),
+//! and the Reconciliation screen's month-by-month summary of sales that agree,
+//! disagree or are missing a side.
+//!
+//! [`Workspace::reconciliation_months`] reads what the last matching run stored
+//! (document links and discrepancies) and the canonical records' dates; it
+//! decides nothing new, so it agrees with `concord links` and the discrepancy list.
+
+use crate::error::Result;
+use crate::matching::ConflictView;
+use crate::push::PushSummary;
+use crate::sync::SyncStreamResult;
+use crate::workspace::Workspace;
+use concord_core::model::{Payment, SalesDocument};
+use concord_store::{canonical_record, discrepancy, record_link};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use ts_rs::TS;
+
+/// What a sync the window started came to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct SyncRun {
+    /// True when the bookkeeper cancelled it; pages committed before that are kept.
+    pub cancelled: bool,
+    /// Every stream's outcome (empty when cancelled).
+    pub results: Vec<SyncStreamResult>,
+}
+
+/// What a push the window started came to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct PushRun {
+    /// True when the bookkeeper cancelled it: writes already sent are kept and
+    /// verified, the rest stay in the outbox for the next push.
+    pub cancelled: bool,
+    /// What the push did (`None` when cancelled).
+    pub summary: Option<PushSummary>,
+}
+
+/// A slice of the conflicts in the order the Review screen groups them (by
+/// entity key, then id), so its first screen arrives without the other 49,000.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct ConflictPage {
+    /// How many conflicts there are in all (in this status).
+    pub total: i32,
+    /// Those from `offset`, at most `limit`.
+    pub conflicts: Vec<ConflictView>,
+}
+
+/// The most conflicts one page carries.
+pub const MAX_PAGE: u32 = 20_000;
+
+/// One month of the reconciliation chart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct MonthSummary {
+    /// `YYYY-MM`, from the sale's earliest document or payment date.
+    pub month: String,
+    /// Sales whose records agree in every system.
+    pub matched: i32,
+    /// Sales with a money or status discrepancy.
+    pub mismatched: i32,
+    /// Sales missing an invoice, a payment's invoice or a credit note.
+    pub missing: i32,
+}
+
+/// Discrepancy kinds that mean a side is absent rather than different.
+const MISSING_KINDS: &[&str] = &["missing_invoice", "payment_without_invoice", "refund_without_credit_note", "credit_note_without_refund"];
+
+/// Active link states: the ones that join records into one sale.
+const ACTIVE: &[&str] = &["auto", "confirmed", "manual"];
+
+/// Finds the representative of `i`, halving paths as it goes.
+fn find(parent: &mut [usize], mut i: usize) -> usize {
+    while parent[i] != i {
+        parent[i] = parent[parent[i]];
+        i = parent[i];
+    }
+    i
+}
+
+/// Counts sales per month from their records' dates (`key`, `YYYY-MM-DD`), the active
+/// document links between them, and the discrepancy kinds found per sale record key.
+/// A sale's month is its earliest dated record's; undated sales are left out.
+pub fn summarise_months(dates: &[(String, Option<String>)], links: &[(String, String)], problems: &[(Vec<String>, String)]) -> Vec<MonthSummary> {
+    let index: HashMap<&str, usize> = dates.iter().enumerate().map(|(i, (k, _))| (k.as_str(), i)).collect();
+    let mut parent: Vec<usize> = (0..dates.len()).collect();
+    for (a, b) in links {
+        if let (Some(&x), Some(&y)) = (index.get(a.as_str()), index.get(b.as_str())) {
+            let (rx, ry) = (find(&mut parent, x), find(&mut parent, y));
+            if rx != ry {
+                parent[rx.max(ry)] = rx.min(ry);
+            }
+        }
+    }
+    let mut missing: HashSet<usize> = HashSet::new();
+    let mut mismatched: HashSet<usize> = HashSet::new();
+    for (records, kind) in problems {
+        for r in records {
+            if let Some(&i) = index.get(r.as_str()) {
+                let root = find(&mut parent, i);
+                if MISSING_KINDS.contains(&kind.as_str()) {
+                    missing.insert(root);
+                } else {
+                    mismatched.insert(root);
+                }
+            }
+        }
+    }
+    let mut month_of: HashMap<usize, String> = HashMap::new();
+    for (i, (_, date)) in dates.iter().enumerate() {
+        let Some(month) = date.as_deref().and_then(|d| d.get(..7)) else { continue };
+        let root = find(&mut parent, i);
+        let entry = month_of.entry(root).or_insert_with(|| month.to_string());
+        if month < entry.as_str() {
+            *entry = month.to_string();
+        }
+    }
+    let mut months: BTreeMap<String, MonthSummary> = BTreeMap::new();
+    for (root, month) in month_of {
+        let m = months.entry(month.clone()).or_insert(MonthSummary { month, matched: 0, mismatched: 0, missing: 0 });
+        if missing.contains(&root) {
+            m.missing += 1;
+        } else if mismatched.contains(&root) {
+            m.mismatched += 1;
+        } else {
+            m.matched += 1;
+        }
+    }
+    months.into_values().collect()
+}
+
+impl Workspace {
+    /// Conflicts (optionally in one status) sorted by entity key and id, from `offset`, at most `limit` (capped at [`MAX_PAGE`]).
+    pub fn conflict_page(&self, status: Option<&str>, offset: u32, limit: u32) -> Result<ConflictPage> {
+        let mut all = self.conflicts(status)?;
+        all.sort_by(|a, b| a.entity_key.cmp(&b.entity_key).then(a.id.cmp(&b.id)));
+        let total = i32::try_from(all.len()).unwrap_or(i32::MAX);
+        let conflicts = all.into_iter().skip(offset as usize).take(limit.min(MAX_PAGE) as usize).collect();
+        Ok(ConflictPage { total, conflicts })
+    }
+
+    /// Sales per month: matched, mismatched and missing, oldest month first.
+    pub fn reconciliation_months(&self) -> Result<Vec<MonthSummary>> {
+        let store = self.store();
+        let conn = store.conn();
+        let mut dates = Vec::new();
+        for (kind, data) in canonical_record::all(conn)? {
+            match kind.as_str() {
+                "sales_document" => {
+                    if let Ok(d) = serde_json::from_str::<SalesDocument>(&data) {
+                        dates.push((d.source.key(), d.issue_date.clone()));
+                    }
+                }
+                "payment" => {
+                    if let Ok(p) = serde_json::from_str::<Payment>(&data) {
+                        dates.push((p.source.key(), p.date.clone()));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let links: Vec<(String, String)> = record_link::list(conn, None, Some("document"))?
+            .into_iter()
+            .filter(|l| ACTIVE.contains(&l.state.as_str()))
+            .map(|l| (l.left_key, l.right_key))
+            .collect();
+        let problems: Vec<(Vec<String>, String)> = discrepancy::list(conn)?
+            .into_iter()
+            .filter(|d| d.entity_key.starts_with("sale:"))
+            .map(|d| (serde_json::from_str(&d.records).unwrap_or_default(), d.kind))
+            .collect();
+        Ok(summarise_months(&dates, &links, &problems))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dated(list: &[(&str, Option<&str>)]) -> Vec<(String, Option<String>)> {
+        list.iter().map(|(k, d)| (k.to_string(), d.map(str::to_string))).collect()
+    }
+
+    #[test]
+    fn linked_records_count_once_in_their_earliest_month() {
+        let dates = dated(&[("2/orders/1", Some("2026-10-30")), ("3/invoices/9", Some("2026-11-02")), ("2/orders/2", Some("2026-11-05"))]);
+        let links = vec![("2/orders/1".to_string(), "3/invoices/9".to_string())];
+        let months = summarise_months(&dates, &links, &[]);
+        assert_eq!(
+            months,
+            vec![
+                MonthSummary { month: "2026-10".into(), matched: 1, mismatched: 0, missing: 0 },
+                MonthSummary { month: "2026-11".into(), matched: 1, mismatched: 0, missing: 0 },
+            ],
+            "an order and its invoice are one sale, dated by the order; the unlinked order is a sale of its own"
+        );
+    }
+
+    #[test]
+    fn missing_outranks_mismatched_and_undated_sales_are_left_out() {
+        let dates = dated(&[("2/orders/1", Some("2026-11-01")), ("2/orders/2", Some("2026-11-03")), ("2/orders/3", None)]);
+        let problems = vec![
+            (vec!["2/orders/1".to_string()], "missing_invoice".to_string()),
+            (vec!["2/orders/1".to_string()], "total_mismatch".to_string()),
+            (vec!["2/orders/2".to_string()], "gst_treatment_mismatch".to_string()),
+        ];
+        let months = summarise_months(&dates, &[], &problems);
+        assert_eq!(
+            months,
+            vec![MonthSummary { month: "2026-11".into(), matched: 0, mismatched: 1, missing: 1 }],
+            "a sale with no invoice is missing even if it also differs; a sale with no date has no month"
+        );
+    }
+}
