@@ -19,6 +19,7 @@ pub const CHECK_DECIDE: &str = "choose a winner in Review";
 pub const CHECK_PUSH: &str = "push the decision";
 pub const CHECK_LANDED: &str = "the sandbox holds the pushed value";
 pub const CHECK_EXPORT: &str = "export a CSV from Reports";
+pub const CHECK_DARK: &str = "the dark theme applies";
 
 const WHY_CONNECT: &str = "a bookkeeper connects an account by pasting a private-app token into a masked field; \
     the token must reach the keychain through the connect command and never appear in the page";
@@ -26,11 +27,12 @@ const WHY_SYNC: &str = "Sync now must run the real sync over the keychain's toke
 const WHY_DECIDE: &str = "choosing a winner is the Review screen's purpose; the decision must be stored by the backend";
 const WHY_PUSH: &str = "the push must preview the write, make it and report it verified";
 const WHY_LANDED: &str = "a push that reports success must have changed the provider's record, as the provider itself says";
+const WHY_DARK: &str = "the window offers a dark theme; the toggle must switch the page to it (screenshots show it)";
 const WHY_EXPORT: &str = "reports are saved as CSV files the bookkeeper can open; the export must write a real file";
 
 /// The checks this walk records, in order.
 pub fn check_names() -> Vec<String> {
-    [CHECK_CONNECT, CHECK_SYNC, CHECK_DECIDE, CHECK_PUSH, CHECK_LANDED, CHECK_EXPORT].iter().map(|s| s.to_string()).collect()
+    [CHECK_CONNECT, CHECK_SYNC, CHECK_DECIDE, CHECK_PUSH, CHECK_LANDED, CHECK_EXPORT, CHECK_DARK].iter().map(|s| s.to_string()).collect()
 }
 
 /// What Review decided: the winning value and the other systems' records (key, provider).
@@ -70,6 +72,31 @@ impl Walk<'_> {
         }
         let export = self.export_csv().await;
         self.record(tally, CHECK_EXPORT, WHY_EXPORT, export).await;
+        let dark = self.dark_theme().await;
+        self.record(tally, CHECK_DARK, WHY_DARK, dark).await;
+    }
+
+    /// Switches to the dark theme (system, light, dark), shoots Review and Reconciliation in it,
+    /// and switches back to following the system.
+    async fn dark_theme(&self) -> Result<(), String> {
+        self.open_screen("review").await?;
+        for _ in 0..2 {
+            self.click("theme-toggle").await?;
+        }
+        let theme = self
+            .client
+            .execute("return document.documentElement.dataset.theme || null;", vec![])
+            .await
+            .map_err(|e| format!("cannot read the theme: {e}"))?;
+        if theme.as_str() != Some("dark") {
+            return Err(format!("after two clicks the theme is {theme}, not dark"));
+        }
+        self.wait_until_loaded().await;
+        self.screenshot("review-dark").await?;
+        self.open_screen("reconciliation").await?;
+        self.wait_until_loaded().await;
+        self.screenshot("reconciliation-dark").await?;
+        self.click("theme-toggle").await
     }
 
     async fn open_screen(&self, screen: &str) -> Result<(), String> {
@@ -86,6 +113,7 @@ impl Walk<'_> {
     async fn connect_hubspot(&self, origin: &str) -> Result<(), String> {
         let (base_url, token) = sandbox::hubspot_access(origin).await?;
         self.open_screen("connections").await?;
+        self.click("connect-open").await?;
         let option = format!("{} option[value=\"hubspot\"]", css("connect-provider"));
         self.client
             .find(Locator::Css(&option))
@@ -102,7 +130,23 @@ impl Walk<'_> {
             return Err(format!("the token field is type {kind:?}, not a masked password field"));
         }
         self.click("connect-submit").await?;
-        self.wait_for_text("connections-table", self.patience * 2, |t| t.contains("HubSpot (demo)") && t.contains("Connected")).await?;
+        // Done when the form folds away (it does on success) or shows an error.
+        let deadline = std::time::Instant::now() + self.patience * 2;
+        loop {
+            let error = format!("{} {}", css("connect-form"), css("error-banner"));
+            if let Ok(banner) = self.client.find(Locator::Css(&error)).await {
+                return Err(format!("connecting failed: {}", banner.text().await.unwrap_or_default()));
+            }
+            let details = self.client.find(Locator::Css("details.connect-details")).await.map_err(|e| e.to_string())?;
+            if details.attr("open").await.map_err(|e| e.to_string())?.is_none() {
+                break;
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err("the connect form neither finished nor showed an error".into());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        self.wait_for_text("connections-table", self.patience, |t| t.contains("HubSpot (demo)") && t.contains("Connected")).await?;
         let source = self.client.source().await.map_err(|e| format!("cannot read the page: {e}"))?;
         if source.contains(&token) {
             return Err("the private-app token is in the page after connecting".into());
@@ -132,7 +176,7 @@ impl Walk<'_> {
             option.click().await.map_err(|e| format!("cannot filter by email: {e}"))?;
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
-        self.screenshot("review").await?;
+        self.screenshot("review-filtered").await?;
         let row = self.wait_for_element("conflict-row", self.patience).await?;
         let buttons = row
             .find_all(Locator::Css(&css("conflict-value")))
@@ -144,7 +188,10 @@ impl Walk<'_> {
             let record = b.attr("data-record").await.map_err(|e| e.to_string())?.unwrap_or_default();
             let provider = b.attr("data-provider").await.map_err(|e| e.to_string())?.unwrap_or_default();
             if winner.is_none() && b.attr("data-suggested").await.map_err(|e| e.to_string())?.is_some() {
-                let text = b.find(Locator::Css(".review-value-text")).await.map_err(|e| e.to_string())?.text().await.map_err(|e| e.to_string())?;
+                let text = b.attr("data-value").await.map_err(|e| e.to_string())?.unwrap_or_default();
+                if text.trim().is_empty() {
+                    return Err(format!("the suggested value of {record} is empty; the walk needs a value it can look for"));
+                }
                 winner = Some((b.clone(), text));
             } else {
                 losers.push((record, provider));
@@ -201,12 +248,25 @@ impl Walk<'_> {
 fn state_path(record: &str, provider: &str) -> Option<String> {
     let mut parts = record.splitn(3, '/');
     let (_, object, id) = (parts.next()?, parts.next()?, parts.next()?);
-    (!provider.is_empty() && !id.is_empty()).then(|| format!("/_sandbox/state/{provider}/{object}/{id}"))
+    (!provider.is_empty() && !id.is_empty()).then(|| format!("/_sandbox/state/{provider}/{object}/{}", percent_encode(id)))
+}
+
+/// Escapes everything but unreserved characters, so an id like `gid://shopify/Customer/7` stays one path segment.
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// True when some losing record now holds the decided value and has a new version since `before`.
 async fn landed(origin: &str, decision: &Decision, before: &[(String, Option<serde_json::Value>)]) -> Result<(), String> {
     let want = decision.value.trim().to_lowercase();
+    if want.is_empty() {
+        return Err("the decided value is empty, so its arrival cannot be told apart".into());
+    }
     let mut seen = Vec::new();
     for (path, old) in before {
         let now = sandbox::get_json(origin, path).await?;

@@ -156,7 +156,21 @@ impl Walk<'_> {
         self.click(&format!("nav-{screen}")).await?;
         self.wait_for_element(&format!("screen-{screen}"), self.patience)
             .await?;
+        self.wait_until_loaded().await;
         self.screenshot(screen).await
+    }
+
+    /// Waits (up to the patience) until no loading spinner is on screen, so a screenshot shows
+    /// the screen's data rather than "Loading…"; a screen still loading after that is shot as is.
+    pub(crate) async fn wait_until_loaded(&self) {
+        let deadline = Instant::now() + self.patience;
+        while Instant::now() < deadline {
+            match self.client.find_all(Locator::Css(&css("spinner"))).await {
+                Ok(found) if found.is_empty() => return,
+                Err(_) => return,
+                Ok(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
     }
 
     /// On the Activity screen, clicks `verify-chain` and waits for `chain-status` to say verified

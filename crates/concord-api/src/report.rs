@@ -239,6 +239,9 @@ impl Workspace {
         let db = self.dir().join(DATABASE_FILE);
         let mut conn = Connection::open_with_flags(&db, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX).map_err(sql_error)?;
         conn.busy_timeout(concord_store::BUSY_TIMEOUT).map_err(sql_error)?;
+        // A bounded 32 MB page cache for the database and the temporary tables: large reports sort and
+        // join in memory up to that size and spill to temporary files beyond it, so memory stays flat.
+        conn.execute_batch("PRAGMA main.cache_size = -32000; PRAGMA temp.cache_size = -32000;").map_err(sql_error)?;
         let tmp = tempfile::Builder::new().prefix(".concord-report-").suffix(".tmp").tempfile_in(&dir).map_err(|e| io_error(out, &e))?;
         let file = tmp.as_file().try_clone().map_err(|e| io_error(out, &e))?;
         let writer = ReportWriter::new(file, columns(kind), Options { bom: options.bom }).map_err(|e| report_error(out, e))?;
@@ -475,24 +478,28 @@ fn conflicts(tx: &Connection, mut w: Out) -> Written {
 /// Links that join records of different systems (`auto`, `confirmed`, `manual`).
 const ACTIVE: &str = "state IN ('auto','confirmed','manual')";
 
+/// A record is unmatched when its customer or sale (see [`load_groups`]) holds
+/// no record of another system; one with a suggested cross-system link says so.
 fn unmatched(tx: &Connection, mut w: Out) -> Written {
     load_records(tx)?;
-    tx.execute_batch(&format!(
-        "DROP TABLE IF EXISTS temp.report_linked;
-         CREATE TEMP TABLE report_linked (key TEXT PRIMARY KEY, active INTEGER NOT NULL) WITHOUT ROWID;
-         INSERT INTO temp.report_linked (key, active)
-         SELECT key, max(active) FROM (
-            SELECT left_key AS key, {ACTIVE} AS active FROM main.record_links WHERE same_system = 0 AND state <> 'rejected'
-            UNION ALL
-            SELECT right_key, {ACTIVE} FROM main.record_links WHERE same_system = 0 AND state <> 'rejected')
-         GROUP BY key;"
-    ))?;
+    load_groups(tx)?;
+    tx.execute_batch(
+        "DROP TABLE IF EXISTS temp.report_spans;
+         CREATE TEMP TABLE report_spans (grp TEXT PRIMARY KEY) WITHOUT ROWID;
+         INSERT INTO temp.report_spans (grp)
+         SELECT g.grp FROM temp.report_group g JOIN temp.report_rec r ON r.key = g.key GROUP BY g.grp HAVING count(DISTINCT r.cid) > 1;
+         DROP TABLE IF EXISTS temp.report_suggested;
+         CREATE TEMP TABLE report_suggested (key TEXT PRIMARY KEY) WITHOUT ROWID;
+         INSERT OR IGNORE INTO temp.report_suggested (key)
+         SELECT left_key FROM main.record_links WHERE state = 'suggested' AND same_system = 0
+         UNION SELECT right_key FROM main.record_links WHERE state = 'suggested' AND same_system = 0;",
+    )?;
     let mut stmt = tx.prepare(
         "SELECT CAST(r.entity AS TEXT), CAST(r.type AS TEXT), CAST(r.system AS TEXT), r.key, CAST(r.name AS TEXT), CAST(r.email AS TEXT),
                 CAST(r.date AS TEXT), r.amount, r.currency,
-                CASE WHEN l.key IS NULL THEN 'no link' ELSE 'suggested link awaiting review' END
-         FROM temp.report_rec r LEFT JOIN temp.report_linked l ON l.key = r.key
-         WHERE l.active IS NULL OR l.active = 0
+                CASE WHEN s.key IS NULL THEN 'no link' ELSE 'suggested link awaiting review' END
+         FROM temp.report_rec r LEFT JOIN temp.report_group g ON g.key = r.key LEFT JOIN temp.report_suggested s ON s.key = r.key
+         WHERE g.grp IS NULL OR g.grp NOT IN (SELECT grp FROM temp.report_spans)
          ORDER BY CASE r.entity WHEN 'party' THEN 0 WHEN 'sales_document' THEN 1 ELSE 2 END, r.system, r.key",
     )?;
     let mut rows = stmt.query([])?;
@@ -520,6 +527,11 @@ fn currency(c: Option<&str>) -> Cell<'_> {
     }
 }
 
+/// Same-system links are duplicates unless they are relationships (a contact and
+/// its company, a payment and the invoice it pays, a credit note and what it
+/// credits); duplicate invoices and payments are the matcher's
+/// `duplicate_invoice` and `duplicate_payment` discrepancies (its
+/// `duplicate_party` only restates a link, so it is not repeated).
 fn duplicates(tx: &Connection, mut w: Out) -> Written {
     load_records(tx)?;
     let sql = format!(
@@ -528,7 +540,7 @@ fn duplicates(tx: &Connection, mut w: Out) -> Written {
                 (SELECT group_concat(CAST(value AS TEXT), '; ') FROM json_each(l.evidence)), NULL, NULL, 0 AS src, l.left_key AS k1, l.right_key AS k2
          FROM main.record_links l
          LEFT JOIN temp.report_rec a ON a.key = l.left_key LEFT JOIN temp.report_rec b ON b.key = l.right_key
-         WHERE l.same_system = 1 AND l.state <> 'rejected'
+         WHERE l.same_system = 1 AND l.state <> 'rejected' AND l.method NOT IN ('association', 'allocation', 'credit')
          UNION ALL
          SELECT CAST(d.kind AS TEXT), CASE d.kind WHEN 'duplicate_party' THEN 'party' ELSE 'document' END,
                 {dsystem}, CAST(json_extract(d.records, '$[0]') AS TEXT), CAST(a.name AS TEXT),
@@ -536,7 +548,7 @@ fn duplicates(tx: &Connection, mut w: Out) -> Written {
                 CAST(d.severity AS TEXT), NULL, NULL, CAST(d.summary AS TEXT), CAST(d.amount AS TEXT), CAST(a.currency AS TEXT), 1, d.entity_key, d.id
          FROM main.discrepancies d
          LEFT JOIN temp.report_rec a ON a.key = json_extract(d.records, '$[0]') LEFT JOIN temp.report_rec b ON b.key = json_extract(d.records, '$[1]')
-         WHERE d.kind IN ('duplicate_invoice','duplicate_payment','duplicate_party')
+         WHERE d.kind IN ('duplicate_invoice','duplicate_payment')
          ORDER BY src, k1, k2",
         system = system_of("CAST(substr(l.left_key, 1, instr(l.left_key, '/') - 1) AS INTEGER)"),
         dsystem = system_of("CAST(substr(json_extract(d.records, '$[0]'), 1, instr(json_extract(d.records, '$[0]'), '/') - 1) AS INTEGER)"),
@@ -564,12 +576,17 @@ fn duplicates(tx: &Connection, mut w: Out) -> Written {
     done(w, None)
 }
 
-/// Groups documents and payments into sales the way matching does: records
-/// joined by active document links; a sale is named `sale:` and its smallest key.
-fn load_sales(tx: &Connection) -> rusqlite::Result<()> {
+/// Groups records the way matching does: records joined by active links
+/// (`auto`, `confirmed`, `manual`, within a system or across), into
+/// `temp.report_group`. A group of documents and payments is a sale, named
+/// `sale:` and its smallest key (the matcher's discrepancy key); a group of
+/// parties is a customer, named `party:` and its smallest key. A record in no
+/// link is a group of its own and has no row.
+fn load_groups(tx: &Connection) -> rusqlite::Result<()> {
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut parent: Vec<usize> = Vec::new();
     let mut keys: Vec<String> = Vec::new();
+    let mut document: Vec<bool> = Vec::new();
     fn find(parent: &mut [usize], mut i: usize) -> usize {
         while parent[i] != i {
             parent[i] = parent[parent[i]];
@@ -578,20 +595,22 @@ fn load_sales(tx: &Connection) -> rusqlite::Result<()> {
         i
     }
     {
-        let mut stmt = tx.prepare(&format!("SELECT left_key, right_key FROM main.record_links WHERE entity = 'document' AND {ACTIVE}"))?;
+        let mut stmt = tx.prepare(&format!("SELECT left_key, right_key, entity = 'document' FROM main.record_links WHERE {ACTIVE}"))?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
+            let is_doc: bool = r.get(2)?;
             let mut id = |k: String| {
                 *index.entry(k.clone()).or_insert_with(|| {
                     parent.push(parent.len());
                     keys.push(k);
+                    document.push(is_doc);
                     parent.len() - 1
                 })
             };
             let (a, b) = (id(r.get(0)?), id(r.get(1)?));
             let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
             if ra != rb {
-                // Keep the smaller key as the root, so the root names the sale.
+                // Keep the smaller key as the root, so the root names the group.
                 if keys[ra] < keys[rb] {
                     parent[rb] = ra;
                 } else {
@@ -600,23 +619,30 @@ fn load_sales(tx: &Connection) -> rusqlite::Result<()> {
             }
         }
     }
-    tx.execute_batch("DROP TABLE IF EXISTS temp.report_sale; CREATE TEMP TABLE report_sale (key TEXT PRIMARY KEY, sale TEXT NOT NULL) WITHOUT ROWID;")?;
-    let mut insert = tx.prepare("INSERT INTO temp.report_sale (key, sale) VALUES (?1, ?2)")?;
+    tx.execute_batch("DROP TABLE IF EXISTS temp.report_group; CREATE TEMP TABLE report_group (key TEXT PRIMARY KEY, grp TEXT NOT NULL) WITHOUT ROWID;")?;
+    let mut insert = tx.prepare("INSERT INTO temp.report_group (key, grp) VALUES (?1, ?2)")?;
     for i in 0..keys.len() {
         let root = find(&mut parent, i);
-        insert.execute(rusqlite::params![keys[i], format!("sale:{}", keys[root])])?;
+        let prefix = if document[root] { "sale" } else { "party" };
+        insert.execute(rusqlite::params![keys[i], format!("{prefix}:{}", keys[root])])?;
     }
     Ok(())
 }
 
+/// One row per document and payment, grouped by sale (orders, invoices, credit
+/// notes, payments). Each amount sits in the column of its type, so the
+/// per-currency totals tie out to each system's own totals; refunds are
+/// negative payments. `difference` is an invoice's total minus its sale's order
+/// total in the same currency. A payment that states no currency (Xero's do
+/// not) takes its sale's.
 fn reconciliation(tx: &Connection, mut w: Out) -> Written {
     load_records(tx)?;
-    load_sales(tx)?;
+    load_groups(tx)?;
     let mut stmt = tx.prepare(
         "WITH docs AS (
-            SELECT coalesce(s.sale, 'sale:' || r.key) AS sale, r.*,
+            SELECT coalesce(s.grp, 'sale:' || r.key) AS sale, r.*,
                    CASE r.type WHEN 'order' THEN 0 WHEN 'invoice' THEN 1 WHEN 'credit_note' THEN 2 ELSE 3 END AS rank
-            FROM temp.report_rec r LEFT JOIN temp.report_sale s ON s.key = r.key
+            FROM temp.report_rec r LEFT JOIN temp.report_group s ON s.key = r.key
             WHERE r.entity IN ('sales_document','payment')),
          disc AS (
             SELECT entity_key, group_concat(kind || CASE WHEN amount IS NULL THEN '' ELSE ' ' || amount END, '; ') AS kinds
@@ -624,7 +650,8 @@ fn reconciliation(tx: &Connection, mut w: Out) -> Written {
          SELECT d.sale, CAST(first_value(d.date) OVER (PARTITION BY d.sale ORDER BY d.date IS NULL, d.rank, d.key) AS TEXT),
                 CAST(CASE d.entity WHEN 'payment' THEN CASE d.type WHEN 'refunded' THEN 'refund' ELSE 'payment' END ELSE d.type END AS TEXT),
                 CAST(d.system AS TEXT), d.key, CAST(d.number AS TEXT), CAST(d.reference AS TEXT), CAST(d.date AS TEXT),
-                d.amount, d.currency, CAST(coalesce(d.status, CASE d.type WHEN 'refunded' THEN 'refunded' ELSE 'received' END) AS TEXT),
+                d.amount, CAST(coalesce(nullif(d.currency, ''), first_value(nullif(d.currency, '')) OVER (PARTITION BY d.sale ORDER BY nullif(d.currency, '') IS NULL, d.rank, d.key)) AS TEXT),
+                CAST(coalesce(d.status, CASE d.type WHEN 'refunded' THEN 'refunded' ELSE 'received' END) AS TEXT),
                 CAST(x.kinds AS TEXT), d.rank
          FROM docs d LEFT JOIN disc x ON x.entity_key = d.sale
          ORDER BY d.sale, d.rank, d.key",

@@ -185,6 +185,32 @@ impl Workspace {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use concord_core::FixedClock;
+    use std::sync::Arc;
+
+    #[test]
+    fn conflict_pages_follow_entity_key_order_and_count_them_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = Workspace::init(dir.path(), Arc::new(FixedClock::at("2026-11-23T09:30:00Z").unwrap()), "test").unwrap();
+        let found: Vec<concord_store::conflict::DetectedConflict> = ["party:3/contacts/c", "party:1/contacts/a", "sale:2/orders/9", "party:2/customers/b", "party:1/contacts/a"]
+            .iter()
+            .zip(["email", "email", "amounts", "phone", "phone"])
+            .map(|(key, field)| concord_store::conflict::DetectedConflict {
+                entity_kind: if key.starts_with("sale:") { "sales_document" } else { "party" }.to_string(),
+                entity_key: key.to_string(),
+                field: field.to_string(),
+                candidates: "[]".to_string(),
+                suggested_winner: None,
+                reason: "test".to_string(),
+            })
+            .collect();
+        concord_store::conflict::record_detected(ws.store().conn(), &found, "2026-11-23T09:30:00.000Z").unwrap();
+        let page = ws.conflict_page(None, 1, 2).unwrap();
+        assert_eq!(page.total, 5, "the total counts every conflict, not just the page");
+        let keys: Vec<&str> = page.conflicts.iter().map(|c| c.entity_key.as_str()).collect();
+        assert_eq!(keys, ["party:1/contacts/a", "party:2/customers/b"], "pages are cut from the entity-key order the Review screen groups by");
+        assert!(ws.conflict_page(None, 5, 10).unwrap().conflicts.is_empty(), "a page past the end is empty, not an error");
+    }
 
     fn dated(list: &[(&str, Option<&str>)]) -> Vec<(String, Option<String>)> {
         list.iter().map(|(k, d)| (k.to_string(), d.map(str::to_string))).collect()

@@ -10,8 +10,7 @@
 //! field, while another system has one, is a conflict too (the owner should be
 //! filled in); a value missing elsewhere is not.
 
-use crate::normalise::TaxNumber;
-use crate::party::PartyFeatures;
+use crate::party::{Abn, PartyFeatures};
 use crate::policy::{Field, Policy, Role};
 use concord_core::model::Party;
 use concord_core::Provider;
@@ -72,11 +71,9 @@ fn value_of(field: Field, p: &Party, f: &PartyFeatures, i: u32) -> Option<Value>
             } else {
                 p.display_name.clone().unwrap_or_default()
             };
-            let mut val = v(display, f.person.join(" "));
+            let mut val = v(display, f.person.to_string());
             if !structured {
-                let mut s = f.person.clone();
-                s.sort_unstable();
-                val.loose = Some(s.join(" "));
+                val.loose = Some(sorted(&f.person));
             }
             Some(val)
         }
@@ -85,24 +82,25 @@ fn value_of(field: Field, p: &Party, f: &PartyFeatures, i: u32) -> Option<Value>
                 return None;
             }
             let display = p.company_name.clone().or_else(|| p.display_name.clone()).unwrap_or_default();
-            Some(v(display, f.company.clone()))
+            Some(v(display, f.company.to_string()))
         }
         Field::Email => {
-            let first = f.emails.first()?;
-            let mut val = v(p.emails.first().cloned().unwrap_or_default().trim().to_string(), first.clone());
-            val.alts = f.emails.clone();
+            // Identifiers are compared by their hashes (equal forms, equal hashes).
+            let first = f.emails().first()?;
+            let mut val = v(p.emails.first().cloned().unwrap_or_default().trim().to_string(), format!("{first:x}"));
+            val.alts = f.emails().iter().map(|h| format!("{h:x}")).collect();
             Some(val)
         }
         Field::Phone => {
-            let first = f.phones.first()?;
-            let mut val = v(p.phones.first().map(|x| x.number.clone()).unwrap_or_default(), first.clone());
-            val.alts = f.phones.clone();
+            let first = f.phones().first()?;
+            let mut val = v(p.phones.first().map(|x| x.number.clone()).unwrap_or_default(), format!("{first:x}"));
+            val.alts = f.phones().iter().map(|h| format!("{h:x}")).collect();
             Some(val)
         }
         Field::BillingAddress => {
             let pos = f.addresses.iter().position(|a| a.billing).unwrap_or(0);
             let a = f.addresses.get(pos)?;
-            if a.street.is_empty() {
+            if a.street().is_empty() {
                 return None;
             }
             let raw = p.addresses.iter().filter(|ra| !(ra.lines.is_empty() && ra.city.is_none() && ra.postcode.is_none())).nth(pos);
@@ -115,12 +113,15 @@ fn value_of(field: Field, p: &Party, f: &PartyFeatures, i: u32) -> Option<Value>
                     parts.into_iter().filter(|s| !s.trim().is_empty()).collect::<Vec<_>>().join(", ")
                 })
                 .unwrap_or_default();
-            Some(v(display, a.compare_form()))
+            Some(v(display, a.compare_form().to_string()))
         }
-        Field::TaxNumber => match &f.abn {
-            Some(TaxNumber::Valid(d)) => Some(v(p.tax_number.clone().unwrap_or_default(), d.clone())),
-            Some(TaxNumber::Invalid(raw)) => Some(Value { valid: false, ..v(raw.clone(), format!("invalid:{raw}")) }),
-            None => None,
+        Field::TaxNumber => match f.abn {
+            Abn::Valid(d) => Some(v(p.tax_number.clone().unwrap_or_default(), format!("{d:011}"))),
+            Abn::Invalid => {
+                let raw = p.tax_number.as_deref().unwrap_or("").trim().to_string();
+                Some(Value { valid: false, ..v(raw.clone(), format!("invalid:{raw}")) })
+            }
+            Abn::None => None,
         },
         Field::Currency => {
             let c = p.currency.as_deref()?.trim().to_uppercase();

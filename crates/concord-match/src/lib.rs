@@ -317,7 +317,8 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
         }
     }
     for (i, f) in feats.iter().enumerate() {
-        if let Some(normalise::TaxNumber::Invalid(raw)) = &f.abn {
+        if f.abn == party::Abn::Invalid {
+            let raw = parties[i].tax_number.as_deref().unwrap_or("").trim();
             plan.discrepancies.push(Discrepancy {
                 kind: DiscrepancyKind::InvalidTaxNumber,
                 severity: DiscrepancyKind::InvalidTaxNumber.severity(),

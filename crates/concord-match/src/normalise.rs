@@ -342,21 +342,17 @@ pub fn nickname_of(a: &str, b: &str) -> bool {
 /// How alike two name token lists are, 0.0 to 1.0, in either order: each
 /// token's best Jaro-Winkler match on the other side (known nickname pairs
 /// count as equal), averaged both ways. `Ng, Zoe` against `Zoe Ng` is 1.0.
-pub fn name_similarity(a: &[String], b: &[String]) -> f64 {
+pub fn name_similarity<S: AsRef<str>>(a: &[S], b: &[S]) -> f64 {
     if a.is_empty() || b.is_empty() {
         return 0.0;
     }
-    if a == b {
+    if same_tokens(a, b) {
         return 1.0;
     }
-    fn one_way(a: &[String], b: &[String]) -> f64 {
+    fn one_way<S: AsRef<str>>(a: &[S], b: &[S]) -> f64 {
         let mut sum = 0.0;
         for x in a {
-            let best = b
-                .iter()
-                .map(|y| if nickname_of(x, y) { 1.0 } else { strsim::jaro_winkler(x, y) })
-                .fold(0.0_f64, f64::max);
-            sum += best;
+            sum += best_match(x.as_ref(), b);
         }
         sum / a.len() as f64
     }
@@ -367,17 +363,24 @@ pub fn name_similarity(a: &[String], b: &[String]) -> f64 {
     0.7 * short + 0.3 * long
 }
 
+fn same_tokens<S: AsRef<str>>(a: &[S], b: &[S]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.as_ref() == y.as_ref())
+}
+
+/// A token's best Jaro-Winkler match among `others` (a known nickname counts as 1).
+fn best_match<S: AsRef<str>>(x: &str, others: &[S]) -> f64 {
+    others.iter().map(|y| if nickname_of(x, y.as_ref()) { 1.0 } else { strsim::jaro_winkler(x, y.as_ref()) }).fold(0.0_f64, f64::max)
+}
+
 /// The worst best-match of any token of the shorter name in the longer one:
 /// low when one name part (say the given name) disagrees outright, even if the
 /// others agree, so `Zoe Ng` and `Tom Ng` are told apart.
-pub fn weakest_token(a: &[String], b: &[String]) -> f64 {
-    if a == b {
+pub fn weakest_token<S: AsRef<str>>(a: &[S], b: &[S]) -> f64 {
+    if same_tokens(a, b) {
         return 1.0;
     }
     let (s, l) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    s.iter()
-        .map(|x| l.iter().map(|y| if nickname_of(x, y) { 1.0 } else { strsim::jaro_winkler(x, y) }).fold(0.0_f64, f64::max))
-        .fold(1.0_f64, f64::min)
+    s.iter().map(|x| best_match(x.as_ref(), l)).fold(1.0_f64, f64::min)
 }
 
 /// Jaro-Winkler similarity of two already-normalised strings.

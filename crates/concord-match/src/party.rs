@@ -18,43 +18,133 @@ use crate::link::{logistic, Evidence, Method};
 use crate::normalise::{self, PhoneBook, TaxNumber};
 use concord_core::model::{AddressKind, Party, PartyKind};
 
-/// A party in the form the matcher compares.
+/// A party in the form the matcher compares, built once per record and kept
+/// compact (about four allocations, not one per field): identifiers become
+/// 64-bit hashes compared by value, name and address texts are stored once
+/// in normalised form, and the rest is read back from the [`Party`] itself
+/// when a conflict or discrepancy needs to show it.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct PartyFeatures {
     pub system: i64,
     pub org: bool,
-    /// `provider:external id` (or `conn:<id>:<external id>` without a provider).
-    pub own_key: String,
-    pub external_id: String,
-    /// Keys of other records this one names as itself.
-    pub refs: Vec<String>,
-    pub parent: Option<String>,
-    pub emails: Vec<String>,
-    pub phones: Vec<String>,
-    pub abn: Option<TaxNumber>,
-    pub person: Vec<String>,
-    pub company: String,
-    pub addresses: Vec<AddressFeatures>,
     /// How many fields are filled: the fuller record represents its system.
     pub filled: u8,
+    /// Hash of `provider:external id` (or `conn:<id>:<external id>` without a provider).
+    pub own_key: u64,
+    /// Hash of the external id.
+    pub ext: u64,
+    /// Hashes of the keys of other records this one names as itself.
+    pub refs: Vec<u64>,
+    /// Hash of the parent organisation's external id.
+    pub parent: Option<u64>,
+    /// Normalised e-mail hashes, then their local parts' hashes (0 when too
+    /// short to mean anything on their own), then E.164 phone hashes.
+    ids: Box<[u64]>,
+    n_emails: u8,
+    pub abn: Abn,
+    /// Person name tokens, given name(s) first, joined by single spaces.
+    pub person: Box<str>,
+    /// The company name without legal form.
+    pub company: Box<str>,
+    pub addresses: Vec<AddressFeatures>,
 }
 
-/// One address's comparable parts.
+/// A tax number as the matcher keeps it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum Abn {
+    #[default]
+    None,
+    /// A checksum-valid ABN's 11 digits.
+    Valid(u64),
+    /// Written but not a valid ABN (the text is on the party).
+    Invalid,
+}
+
+impl PartyFeatures {
+    pub fn emails(&self) -> &[u64] {
+        &self.ids[..self.n_emails as usize]
+    }
+    fn email_locals(&self) -> &[u64] {
+        &self.ids[self.n_emails as usize..2 * self.n_emails as usize]
+    }
+    pub fn phones(&self) -> &[u64] {
+        &self.ids[2 * self.n_emails as usize..]
+    }
+    /// The person name's tokens (at most [`MAX_TOKENS`]).
+    pub fn person_tokens(&self) -> Tokens<'_> {
+        Tokens::of(&self.person)
+    }
+}
+
+/// Name tokens are compared at most this many per name.
+pub(crate) const MAX_TOKENS: usize = 8;
+
+/// A name's tokens without allocating.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Tokens<'a> {
+    items: [&'a str; MAX_TOKENS],
+    len: usize,
+}
+
+impl<'a> Tokens<'a> {
+    pub fn of(text: &'a str) -> Self {
+        let mut t = Tokens { items: [""; MAX_TOKENS], len: 0 };
+        for w in text.split_whitespace().take(MAX_TOKENS) {
+            t.items[t.len] = w;
+            t.len += 1;
+        }
+        t
+    }
+    pub fn as_slice(&self) -> &[&'a str] {
+        &self.items[..self.len]
+    }
+}
+
+/// One address's comparable parts, stored as one text
+/// `street|city|postcode|region` (the form conflicts compare).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct AddressFeatures {
     pub billing: bool,
-    pub street: String,
-    pub number: Option<String>,
-    pub city: String,
-    pub region: String,
-    pub postcode: String,
-    pub country: String,
+    form: Box<str>,
+    /// Byte offsets of the three separators in `form`.
+    seps: [u16; 3],
+    /// The house number's span in the street, if any.
+    number: Option<(u16, u16)>,
 }
 
 impl AddressFeatures {
+    fn new(billing: bool, street: &str, city: &str, postcode: &str, region: &str) -> Self {
+        let form = format!("{street}|{city}|{postcode}|{region}");
+        let s1 = street.len();
+        let s2 = s1 + 1 + city.len();
+        let s3 = s2 + 1 + postcode.len();
+        let number = normalise::street_number(street).map(|n| {
+            let at = n.as_ptr() as usize - street.as_ptr() as usize;
+            (at as u16, (at + n.len()) as u16)
+        });
+        let fits = form.len() < u16::MAX as usize;
+        AddressFeatures {
+            billing,
+            seps: if fits { [s1 as u16, s2 as u16, s3 as u16] } else { [0, 0, 0] },
+            number: if fits { number } else { None },
+            form: if fits { form.into_boxed_str() } else { "|||".into() },
+        }
+    }
+    pub fn street(&self) -> &str {
+        &self.form[..self.seps[0] as usize]
+    }
+    pub fn city(&self) -> &str {
+        &self.form[self.seps[0] as usize + 1..self.seps[1] as usize]
+    }
+    pub fn postcode(&self) -> &str {
+        &self.form[self.seps[1] as usize + 1..self.seps[2] as usize]
+    }
+    pub fn number(&self) -> Option<&str> {
+        self.number.map(|(a, b)| &self.form[a as usize..b as usize])
+    }
     /// The comparable form shown when addresses conflict.
-    pub fn compare_form(&self) -> String {
-        format!("{}|{}|{}|{}", self.street, self.city, self.postcode, self.region)
+    pub fn compare_form(&self) -> &str {
+        &self.form
     }
 }
 
@@ -66,11 +156,39 @@ pub(crate) fn record_ref_key(provider: Option<concord_core::Provider>, connectio
     }
 }
 
+use crate::document::hash_str;
+
 /// Reduces a party to its comparable features.
 pub(crate) fn features(p: &Party, phones: &mut PhoneBook) -> PartyFeatures {
-    let emails: Vec<String> = p.emails.iter().filter_map(|e| normalise::email(e)).collect();
-    let phone_list: Vec<String> = p.phones.iter().filter_map(|ph| phones.e164(&ph.number)).collect();
-    let abn = p.tax_number.as_deref().and_then(normalise::tax_number);
+    let mut ids: Vec<u64> = Vec::new();
+    let mut locals: Vec<u64> = Vec::new();
+    for e in p.emails.iter().filter_map(|e| normalise::email(e)) {
+        let h = hash_str(&e);
+        if !ids.contains(&h) {
+            ids.push(h);
+            // The local part alone finds the same person at another provider.
+            locals.push(e.split_once('@').filter(|(l, _)| l.len() >= 6).map(|(l, _)| hash_str(l) | 1).unwrap_or(0));
+        }
+    }
+    let n_emails = ids.len().min(u8::MAX as usize);
+    ids.truncate(n_emails);
+    locals.truncate(n_emails);
+    ids.extend(locals);
+    let n_phones_before = ids.len();
+    for ph in &p.phones {
+        if let Some(e) = phones.e164(&ph.number) {
+            let h = hash_str(&e);
+            if !ids[n_phones_before..].contains(&h) {
+                ids.push(h);
+            }
+        }
+    }
+    let has_phone = ids.len() > n_phones_before;
+    let abn = match p.tax_number.as_deref().and_then(normalise::tax_number) {
+        Some(TaxNumber::Valid(d)) => d.parse().map(Abn::Valid).unwrap_or(Abn::Invalid),
+        Some(TaxNumber::Invalid(_)) => Abn::Invalid,
+        None => Abn::None,
+    };
     let person = normalise::person_tokens(
         p.given_name.as_deref(),
         p.family_name.as_deref(),
@@ -79,46 +197,49 @@ pub(crate) fn features(p: &Party, phones: &mut PhoneBook) -> PartyFeatures {
         } else {
             p.display_name.as_deref()
         },
-    );
+    )
+    .join(" ");
     let company_raw = p.company_name.as_deref().or(if p.kind == PartyKind::Organisation { p.display_name.as_deref() } else { None });
     let company = company_raw.map(normalise::company).unwrap_or_default();
     let addresses: Vec<AddressFeatures> = p
         .addresses
         .iter()
-        .map(|a| {
+        .filter_map(|a| {
             let street = normalise::street(&a.lines);
-            AddressFeatures {
-                billing: a.kind == AddressKind::Billing,
-                number: normalise::street_number(&street).map(str::to_string),
-                street,
-                city: a.city.as_deref().map(normalise::fold).unwrap_or_default(),
-                region: a.region.as_deref().map(normalise::region).unwrap_or_default(),
-                postcode: a.postcode.as_deref().map(normalise::postcode).unwrap_or_default(),
-                country: a.country.as_deref().map(normalise::country).unwrap_or_default(),
+            let city = a.city.as_deref().map(normalise::fold).unwrap_or_default();
+            let postcode = a.postcode.as_deref().map(normalise::postcode).unwrap_or_default();
+            if street.is_empty() && city.is_empty() && postcode.is_empty() {
+                return None;
             }
+            let region = a.region.as_deref().map(normalise::region).unwrap_or_default();
+            Some(AddressFeatures::new(a.kind == AddressKind::Billing, &street, &city, &postcode, &region))
         })
-        .filter(|a| !(a.street.is_empty() && a.city.is_empty() && a.postcode.is_empty()))
         .collect();
-    let refs = p.cross_refs.iter().map(|r| record_ref_key(Some(r.provider), 0, &r.external_id)).collect();
-    let filled = [!emails.is_empty(), !phone_list.is_empty(), abn.is_some(), !person.is_empty(), !company.is_empty(), !addresses.is_empty()]
-        .iter()
-        .filter(|b| **b)
-        .count() as u8;
+    let refs = p.cross_refs.iter().map(|r| hash_str(&record_ref_key(Some(r.provider), 0, &r.external_id))).collect();
+    let filled = [n_emails > 0, has_phone, abn != Abn::None, !person.is_empty(), !company.is_empty(), !addresses.is_empty()].iter().filter(|b| **b).count() as u8;
     PartyFeatures {
         system: p.source.connection_id,
         org: p.kind == PartyKind::Organisation,
-        own_key: record_ref_key(p.source.provider, p.source.connection_id, &p.source.external_id),
-        external_id: p.source.external_id.clone(),
-        refs,
-        parent: p.parent_external_id.clone(),
-        emails,
-        phones: phone_list,
-        abn,
-        person,
-        company,
-        addresses,
         filled,
+        own_key: hash_str(&record_ref_key(p.source.provider, p.source.connection_id, &p.source.external_id)),
+        ext: hash_str(&p.source.external_id),
+        refs,
+        parent: p.parent_external_id.as_deref().map(hash_str),
+        ids: ids.into_boxed_slice(),
+        n_emails: n_emails as u8,
+        abn,
+        person: person.into_boxed_str(),
+        company: company.into_boxed_str(),
+        addresses,
     }
+}
+
+/// Mixes a tag into a 64-bit identifier hash, so equal values under different tags differ.
+fn tagged(tag: u64, x: u64) -> u64 {
+    let mut z = x ^ tag.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// Blocking keys of one record, hashed.
@@ -132,26 +253,27 @@ pub(crate) fn blocking_keys(f: &PartyFeatures, out: &mut Vec<u64>) {
         }
         out.push(h.finish());
     };
-    for e in &f.emails {
-        push("e", &[e]);
-        // The local part alone finds the same person at another provider.
-        if let Some((local, _)) = e.split_once('@') {
-            if local.len() >= 6 {
-                push("el", &[local]);
-            }
-        }
+    let mut ids: Vec<u64> = Vec::new();
+    ids.extend(f.emails().iter().map(|&e| tagged(1, e)));
+    ids.extend(f.email_locals().iter().filter(|&&l| l != 0).map(|&l| tagged(2, l)));
+    ids.extend(f.phones().iter().map(|&p| tagged(3, p)));
+    if let Abn::Valid(d) = f.abn {
+        ids.push(tagged(4, d));
     }
-    for p in &f.phones {
-        push("p", &[p]);
+    if let Some(parent) = f.parent {
+        ids.push(tagged(5 + f.system as u64, parent));
     }
-    if let Some(TaxNumber::Valid(d)) = &f.abn {
-        push("t", &[d]);
-    }
-    let mut sorted = f.person.clone();
+    ids.push(tagged(5 + f.system as u64, f.ext));
+    ids.extend(f.refs.iter().map(|&r| tagged(6, r)));
+    ids.push(tagged(6, f.own_key));
+    let tokens = f.person_tokens();
+    let person = tokens.as_slice();
+    let mut sorted: Vec<&str> = person.to_vec();
     sorted.sort_unstable();
     let name_key = sorted.join(" ");
+    let company: &str = &f.company;
     for a in &f.addresses {
-        let (pc, city) = (a.postcode.as_str(), a.city.as_str());
+        let (pc, city) = (a.postcode(), a.city());
         // Where a record has a postcode it is the place; otherwise the city.
         let place = if pc.is_empty() { city } else { pc };
         if place.is_empty() {
@@ -160,37 +282,30 @@ pub(crate) fn blocking_keys(f: &PartyFeatures, out: &mut Vec<u64>) {
         if !name_key.is_empty() {
             push("np", &[&name_key, place]);
             // Typo-tolerant: one name part by sound, the other exact.
-            if f.person.len() >= 2 {
-                let (given, family) = (&f.person[0], &f.person[f.person.len() - 1]);
+            if person.len() >= 2 {
+                let (given, family) = (person[0], person[person.len() - 1]);
                 push("sx", &[&normalise::soundex(family), given, place]);
                 push("sx", &[&normalise::soundex(given), family, place]);
             }
         }
-        if let Some(n) = &a.number {
-            let rest = a.street.split_whitespace().skip_while(|t| t != n).nth(1).unwrap_or("");
+        if let Some(n) = a.number() {
+            let rest = a.street().split_whitespace().skip_while(|t| *t != n).nth(1).unwrap_or("");
             let prefix: String = rest.chars().take(4).collect();
             push("a", &[n, &prefix, place]);
         }
-        if !f.company.is_empty() {
-            push("cp", &[&f.company, place]);
+        if !company.is_empty() {
+            push("cp", &[company, place]);
         }
     }
     if f.addresses.is_empty() {
         if !name_key.is_empty() {
             push("n", &[&name_key]);
         }
-        if !f.company.is_empty() {
-            push("c", &[&f.company]);
+        if !company.is_empty() {
+            push("c", &[company]);
         }
     }
-    if let Some(parent) = &f.parent {
-        push("x", &[&f.system.to_string(), parent]);
-    }
-    push("x", &[&f.system.to_string(), &f.external_id]);
-    for r in &f.refs {
-        push("r", &[r]);
-    }
-    push("r", &[&f.own_key]);
+    out.extend(ids);
 }
 
 /// The outcome of comparing two parties.
@@ -209,8 +324,8 @@ fn address_weight(x: &AddressFeatures, y: &AddressFeatures, mut ev: Option<&mut 
         }
     };
     let mut aw = 0.0;
-    if !x.postcode.is_empty() && !y.postcode.is_empty() {
-        if x.postcode == y.postcode {
+    if !x.postcode().is_empty() && !y.postcode().is_empty() {
+        if x.postcode() == y.postcode() {
             aw += 3.0;
             say("same postcode".into());
         } else {
@@ -218,9 +333,9 @@ fn address_weight(x: &AddressFeatures, y: &AddressFeatures, mut ev: Option<&mut 
             say("different postcode".into());
         }
     }
-    if !x.street.is_empty() && !y.street.is_empty() {
-        let s = normalise::text_similarity(&x.street, &y.street);
-        if x.number == y.number && s >= 0.9 {
+    if !x.street().is_empty() && !y.street().is_empty() {
+        let s = normalise::text_similarity(x.street(), y.street());
+        if x.number() == y.number() && s >= 0.9 {
             aw += 7.0;
             say(if s >= 0.99 { "same street address".into() } else { format!("street similarity {s:.2}").into() });
         } else {
@@ -228,11 +343,11 @@ fn address_weight(x: &AddressFeatures, y: &AddressFeatures, mut ev: Option<&mut 
             say("different street address".into());
         }
     }
-    if !x.city.is_empty() && !y.city.is_empty() {
-        if x.city == y.city {
+    if !x.city().is_empty() && !y.city().is_empty() {
+        if x.city() == y.city() {
             aw += 1.5;
             say("same city".into());
-        } else if normalise::text_similarity(&x.city, &y.city) < 0.9 {
+        } else if normalise::text_similarity(x.city(), y.city()) < 0.9 {
             aw -= 1.0;
         }
     }
@@ -250,7 +365,7 @@ pub(crate) fn compare(a: &PartyFeatures, b: &PartyFeatures) -> Scored {
     }
     if a.system == b.system
         && a.org != b.org
-        && (a.parent.as_deref() == Some(&b.external_id) || b.parent.as_deref() == Some(&a.external_id))
+        && (a.parent == Some(b.ext) || b.parent == Some(a.ext))
     {
         return Scored { score: 1.0, method: Method::Association, evidence: vec![Evidence::Borrowed("contact belongs to this organisation")] };
     }
@@ -260,21 +375,21 @@ pub(crate) fn compare(a: &PartyFeatures, b: &PartyFeatures) -> Scored {
     // Identifiers.
     let mut id_agree = false;
     match (&a.abn, &b.abn) {
-        (Some(TaxNumber::Valid(x)), Some(TaxNumber::Valid(y))) if x == y => {
+        (Abn::Valid(x), Abn::Valid(y)) if x == y => {
             w += 16.0;
             method = Method::TaxNumber;
             id_agree = true;
             ev.push("same ABN".into());
         }
-        (Some(TaxNumber::Valid(_)), Some(TaxNumber::Valid(_))) => {
+        (Abn::Valid(_), Abn::Valid(_)) => {
             w -= 10.0;
             cap = cap.min(0.3);
             ev.push("different ABNs".into());
         }
         _ => {}
     }
-    if !a.emails.is_empty() && !b.emails.is_empty() {
-        if a.emails.iter().any(|e| b.emails.contains(e)) {
+    if !a.emails().is_empty() && !b.emails().is_empty() {
+        if a.emails().iter().any(|e| b.emails().contains(e)) {
             w += 14.0;
             if method == Method::Probabilistic {
                 method = Method::Email;
@@ -286,8 +401,8 @@ pub(crate) fn compare(a: &PartyFeatures, b: &PartyFeatures) -> Scored {
             ev.push("different email".into());
         }
     }
-    if !a.phones.is_empty() && !b.phones.is_empty() {
-        if a.phones.iter().any(|p| b.phones.contains(p)) {
+    if !a.phones().is_empty() && !b.phones().is_empty() {
+        if a.phones().iter().any(|p| b.phones().contains(p)) {
             w += 12.0;
             if method == Method::Probabilistic {
                 method = Method::Phone;
@@ -303,8 +418,9 @@ pub(crate) fn compare(a: &PartyFeatures, b: &PartyFeatures) -> Scored {
     let mut name_compared = false;
     if !a.person.is_empty() && !b.person.is_empty() {
         name_compared = true;
-        let s = normalise::name_similarity(&a.person, &b.person);
-        let weakest = normalise::weakest_token(&a.person, &b.person);
+        let (ta, tb) = (a.person_tokens(), b.person_tokens());
+        let s = normalise::name_similarity(ta.as_slice(), tb.as_slice());
+        let weakest = normalise::weakest_token(ta.as_slice(), tb.as_slice());
         w += if weakest < 0.7 {
             -8.0
         } else if s >= 0.99 {

@@ -52,7 +52,8 @@ pub struct ConflictRow {
 
 /// Records a matching run's conflicts: new ones open, re-detected ones are
 /// refreshed (a decided one whose values changed becomes
-/// `changed_since_decided`), and open ones no longer detected are resolved.
+/// `changed_since_decided`; a newer last-modified time alone does not count),
+/// and open ones no longer detected are resolved.
 /// Call inside one transaction.
 pub fn record_detected(conn: &rusqlite::Connection, found: &[DetectedConflict], now: &str) -> crate::Result<()> {
     conn.execute("UPDATE conflicts SET status = 'resolved', updated_at = ?1 WHERE status = 'open'", [now])?;
@@ -62,7 +63,10 @@ pub fn record_detected(conn: &rusqlite::Connection, found: &[DetectedConflict], 
          ON CONFLICT (entity_key, field) DO UPDATE SET
            status = CASE
              WHEN conflicts.status = 'resolved' THEN 'open'
-             WHEN conflicts.status IN ('decided','pushed') AND conflicts.candidates <> excluded.candidates THEN 'changed_since_decided'
+             WHEN conflicts.status IN ('decided','pushed') AND
+                  (SELECT group_concat(json_extract(j.value, '$.record') || char(31) || json_extract(j.value, '$.value'), char(30)) FROM json_each(conflicts.candidates) j)
+                  IS NOT (SELECT group_concat(json_extract(j.value, '$.record') || char(31) || json_extract(j.value, '$.value'), char(30)) FROM json_each(excluded.candidates) j)
+               THEN 'changed_since_decided'
              ELSE conflicts.status END,
            entity_kind = excluded.entity_kind, candidates = excluded.candidates,
            suggested_winner = excluded.suggested_winner, reason = excluded.reason, updated_at = excluded.updated_at",
@@ -154,5 +158,13 @@ mod detected_tests {
         assert_eq!(list(store.conn(), Some("resolved")).unwrap().len(), 1, "a conflict no longer found is resolved");
         store.transaction(|tx| record_detected(tx, &[found("[1]")], "t3")).unwrap();
         assert_eq!(list(store.conn(), Some("open")).unwrap().len(), 1, "a conflict found again reopens");
+        let id = list(store.conn(), None).unwrap()[0].id;
+        let cands = |v: &str, t: &str| format!(r#"[{{"record":"1/contacts/1","value":"{v}","lastModified":"{t}"}}]"#);
+        store.transaction(|tx| record_detected(tx, &[found(&cands("a", "t1"))], "t4")).unwrap();
+        set_status(store.conn(), id, "decided", "t4").unwrap();
+        store.transaction(|tx| record_detected(tx, &[found(&cands("a", "t9"))], "t5")).unwrap();
+        assert_eq!(get(store.conn(), id).unwrap().unwrap().status, "decided", "a record touched elsewhere keeps the decision on this field");
+        store.transaction(|tx| record_detected(tx, &[found(&cands("b", "t9"))], "t6")).unwrap();
+        assert_eq!(get(store.conn(), id).unwrap().unwrap().status, "changed_since_decided", "a changed value sends the decision back to review");
     }
 }

@@ -47,6 +47,7 @@ ALTER TABLE outbox ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE outbox ADD COLUMN sent_at TEXT;
 ALTER TABLE outbox ADD COLUMN verified_at TEXT;
 CREATE INDEX outbox_decision ON outbox (decision_id);
+CREATE INDEX outbox_conflict ON outbox (conflict_id);
 ";
 
 /// A write as stored.

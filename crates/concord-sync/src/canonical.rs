@@ -758,4 +758,40 @@ mod tests {
         let err = to_model(Provider::Shopify, "orders", Source::new(1, Provider::Shopify, "orders", "x"), &broken).unwrap_err();
         assert!(err.contains("total"), "a missing total must be an error, never zero: {err}");
     }
+
+    #[test]
+    fn shopify_order_lines_and_refunds_map_to_lines_and_refunded_payments() {
+        let money = |a: &str| json!({"shopMoney": {"amount": a, "currencyCode": "AUD"}});
+        let line = |title: &str, qty: u32, unit: &str, total: &str, tax: &str| {
+            json!({"id": format!("gid://shopify/LineItem/{title}"), "title": title, "sku": "", "quantity": qty, "originalUnitPriceSet": money(unit),
+                "originalTotalSet": money(total), "taxLines": [{"title": "GST", "rate": 0.1, "priceSet": money(tax)}]})
+        };
+        let order = json!({"id": "gid://shopify/Order/7", "name": "#1007", "createdAt": "2024-03-01T01:00:00.000Z", "updatedAt": "2024-03-20T00:00:00.000Z",
+            "cancelledAt": null, "currencyCode": "AUD", "taxesIncluded": true, "displayFinancialStatus": "PARTIALLY_REFUNDED",
+            "customer": {"id": "gid://shopify/Customer/3"}, "subtotalPriceSet": money("66.00"), "totalTaxSet": money("6.00"), "taxLines": [],
+            "totalPriceSet": money("66.00"), "totalOutstandingSet": money("0.00"),
+            "lineItems": {"nodes": [line("Mug", 2, "22.00", "44.00", "4.00"), line("Tray", 1, "22.00", "22.00", "2.00")], "pageInfo": {"hasNextPage": false, "endCursor": "c2"}},
+            "refunds": [{"id": "gid://shopify/Refund/9", "createdAt": "2024-03-15T03:00:00Z", "updatedAt": "2024-03-15T03:00:00Z", "note": "Customer return", "totalRefundedSet": money("22.00")}]});
+        let d = doc(map(Provider::Shopify, "orders", &order));
+        let lines: Vec<(Decimal, Decimal, Decimal, Option<Decimal>)> = d.lines.iter().map(|l| (l.quantity, l.unit_amount, l.line_amount, l.tax_amount)).collect();
+        assert_eq!(lines, vec![(dec("2"), dec("22.00"), dec("44.00"), Some(dec("4.00"))), (dec("1"), dec("22.00"), dec("22.00"), Some(dec("2.00")))], "each line keeps quantity, price, total and its own GST");
+        let stream = spec_for(Provider::Shopify).streams.iter().find(|s| s.name == "orders").unwrap();
+        let kids = children(Provider::Shopify, stream, 4, &order, "gid://shopify/Order/7", Some("2024-03-20T00:00:00.000Z"));
+        assert_eq!(kids.len(), 1, "one refund, one stored payment");
+        assert_eq!((kids[0].object, kids[0].kind, kids[0].id.as_str()), ("refunds", "payment", "gid://shopify/Refund/9"), "refunds are stored as payments under their own id");
+        assert_eq!(kids[0].updated.as_deref(), Some("2024-03-15T03:00:00.000Z"), "a refund's own update time is its bookmark-independent version");
+        let p = payment(serde_json::from_str(&kids[0].mapped).expect("a refund maps to canonical JSON"));
+        assert_eq!((p.direction, p.amount, p.date.as_deref()), (PaymentDirection::Refunded, dec("22.00"), Some("2024-03-15")), "money paid back, its amount and day");
+        assert_eq!(p.allocations, vec![Allocation { document_ref: "gid://shopify/Order/7".into(), document_object: Some("orders".into()), amount: dec("22.00") }], "the refund nets against its order");
+        assert_eq!(p.customer_ref.as_deref(), Some("gid://shopify/Customer/3"), "the refund names the order's customer");
+
+        let mut cut = order.clone();
+        cut["lineItems"]["pageInfo"]["hasNextPage"] = json!(true);
+        let err = to_model(Provider::Shopify, "orders", Source::new(1, Provider::Shopify, "orders", "x"), &cut).unwrap_err();
+        assert!(err.contains("line items"), "an order whose lines were cut off must never be mapped as if whole: {err}");
+        let mut unreadable = order.clone();
+        unreadable["refunds"][0]["totalRefundedSet"] = Value::Null;
+        let kids = children(Provider::Shopify, stream, 4, &unreadable, "gid://shopify/Order/7", None);
+        assert!(kids[0].mapped.contains("_model_error"), "a refund without an amount is kept and explained, never stored as zero: {}", kids[0].mapped);
+    }
 }

@@ -467,3 +467,85 @@ async fn pacing_by_the_quota_causes_no_429s_and_wastes_little_time() {
     assert!(elapsed <= minimum * 1.10 + 0.5, "{calls} calls took {elapsed:.2}s; the quota allows {minimum:.2}s (10% and half a second of slack)");
 }
 
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shopify_orders_are_stored_with_every_line_and_their_refunds_as_payments() {
+    use concord_core::model::{PaymentDirection, Payment, SalesDocument};
+    use concord_core::Decimal;
+    use concord_sandbox::ground_truth::{record_id, RecordObject, RecordRef};
+    let config = SandboxConfig { seed: 5, customers: 300, time_scale: 600.0, rate_limits: concord_sandbox::RateLimitConfig { enabled: false, ..Default::default() }, ..Default::default() };
+    let env = env(config).await;
+    // One order gets far more lines than the first page of line items holds.
+    let long_lines = concord_sync::providers::shopify::LINE_PAGE * 2 + 3;
+    let long_order = {
+        let mut w = env.sb.state().write();
+        let n_lines = w.lines.len();
+        let i = (0..w.shopify.orders.len()).find(|&i| (w.sales[w.shopify.orders[i].sale as usize].line_start as usize) + long_lines <= n_lines).expect("an order whose sale can borrow more lines");
+        let sale = w.shopify.orders[i].sale as usize;
+        w.sales[sale].line_len = long_lines as u8;
+        let now = w.shopify.orders[i].updated_ms + 1;
+        w.shopify.orders[i].touch(now);
+        i
+    };
+    let mut o = options(250, 600.0);
+    o.rate_limits = false;
+    o.streams = Some(vec!["orders".into()]);
+    let reports = run(&env, &o).await;
+    assert!(reports.iter().all(|r| r.ok), "the orders stream must succeed: {reports:#?}");
+
+    let (orders, refunds): (HashMap<String, SalesDocument>, HashMap<String, Payment>) = {
+        let store = env.store.lock().unwrap();
+        let cid = connection::by_name(store.conn(), Provider::Shopify.as_str()).unwrap().id;
+        let rows = |object: &str| -> Vec<(String, String)> {
+            let mut stmt = store.conn().prepare("SELECT external_id, data FROM canonical_records WHERE connection_id = ?1 AND object = ?2").unwrap();
+            stmt.query_map(rusqlite::params![cid, object], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+        };
+        let parse = |data: &str| serde_json::from_str::<concord_core::model::CanonicalRecord>(data).unwrap_or_else(|e| panic!("stored canonical JSON must be a model record ({e}): {data}"));
+        let orders = rows("orders")
+            .into_iter()
+            .map(|(id, d)| match parse(&d) {
+                concord_core::model::CanonicalRecord::SalesDocument(doc) => (id, doc),
+                other => panic!("an order must map to a sales document, not {other:?}"),
+            })
+            .collect();
+        let refunds = rows("refunds")
+            .into_iter()
+            .map(|(id, d)| match parse(&d) {
+                concord_core::model::CanonicalRecord::Payment(p) => (id, p),
+                other => panic!("a refund must map to a payment, not {other:?}"),
+            })
+            .collect();
+        (orders, refunds)
+    };
+    let w = env.sb.state().read();
+    let money = |cents: i64| Decimal::new(cents, 2);
+    let mut refunded_orders = 0;
+    for (i, d) in w.shopify.orders.iter().enumerate() {
+        let id = record_id(&w, RecordRef { provider: concord_sandbox::Provider::Shopify, object: RecordObject::Orders, index: i as u32 });
+        let doc = orders.get(&id).unwrap_or_else(|| panic!("order {id} must be stored as a sales document"));
+        let want = w.order_amounts(d).lines;
+        assert_eq!(doc.lines.len(), want.len(), "order {id} must keep every line item, past the first page of {} too", concord_sync::providers::shopify::LINE_PAGE);
+        let line_sum: Decimal = doc.lines.iter().map(|l| l.line_amount).sum();
+        let want_sum: Decimal = want.iter().map(|l| l.amount).sum();
+        assert_eq!(line_sum, want_sum, "order {id}: the stored lines must be the served lines, not a prefix");
+        refunded_orders += usize::from(d.refunded_cents > 0);
+    }
+    assert_eq!(orders[&record_id(&w, RecordRef { provider: concord_sandbox::Provider::Shopify, object: RecordObject::Orders, index: long_order as u32 })].lines.len(), long_lines, "the long order must be completed by follow-up queries");
+    let live: Vec<(usize, &concord_sandbox::record::PaymentRecord)> = w.shopify.refunds.iter().enumerate().filter(|(_, r)| !r.deleted).collect();
+    assert!(!live.is_empty() && refunded_orders > 0, "the seeded business must hold refunds for this test to mean anything");
+    assert_eq!(refunds.len(), live.len(), "every refund the orders carry must be stored once, and nothing else");
+    for (ri, r) in live {
+        let id = record_id(&w, RecordRef { provider: concord_sandbox::Provider::Shopify, object: RecordObject::Refunds, index: ri as u32 });
+        let p = refunds.get(&id).unwrap_or_else(|| panic!("refund {id} must be stored as a payment"));
+        let order_id = record_id(&w, RecordRef { provider: concord_sandbox::Provider::Shopify, object: RecordObject::Orders, index: r.doc });
+        assert_eq!(p.direction, PaymentDirection::Refunded, "refund {id} must be money paid back, so matching nets it");
+        assert_eq!(p.amount, money(r.amount_cents), "refund {id}'s amount must be the shop's totalRefundedSet");
+        assert_eq!(p.allocations.len(), 1, "refund {id} is against exactly one order");
+        assert_eq!(p.allocations[0].document_ref, order_id, "refund {id} must point at its order");
+        assert_eq!(p.allocations[0].document_object.as_deref(), Some("orders"), "refund {id}'s target is an order");
+        assert_eq!(p.allocations[0].amount, p.amount, "the whole refund is against its order");
+    }
+    drop(w);
+    let diffs = differences(&env, &[(Provider::Shopify, "orders"), (Provider::Shopify, "refunds")]).await;
+    assert!(diffs.is_empty(), "the store must equal the sandbox for orders and refunds: {diffs:#?}");
+}

@@ -2,6 +2,7 @@
  * The table of provider connections from `list_connections`, or an empty state
  * that says how to add one.
  */
+import { useState } from "react";
 import { useBackend } from "../backend/context";
 import { EmptyState } from "../shared/EmptyState";
 import { ErrorBanner } from "../shared/ErrorBanner";
@@ -13,6 +14,8 @@ import { PROVIDER_LABELS, STATUS_LABELS, STATUS_TONES } from "./labels";
 export function ConnectionList() {
   const backend = useBackend();
   const connections = useLoad(() => backend.listConnections(), [backend]);
+  // Deleting a connection's local data takes a second click, on a button that says what it does.
+  const [confirming, setConfirming] = useState<string | null>(null);
 
   if (connections.error) return <ErrorBanner error={connections.error} onRetry={connections.reload} />;
   if (connections.data === undefined) return <Spinner label="Loading connections…" />;
@@ -22,7 +25,7 @@ export function ConnectionList() {
       <EmptyState title="No connections yet" testId="connections-empty">
         <p>
           Concord needs a connection to HubSpot, Shopify, and Xero or QuickBooks Online before it
-          can compare them. Add one with the form above, or from the command line with{" "}
+          can compare them. Add one with the form below, or from the command line with{" "}
           <code>concord connect</code>.
         </p>
       </EmptyState>
@@ -70,14 +73,34 @@ export function ConnectionList() {
                     above; its data and sync position are kept.
                   </p>
                 )}
-                {connection.status !== "disconnected" && (
-                  <button type="button" className="button" onClick={() => void backend.disconnectAccount(connection.name, "keep").then(connections.reload)}>
-                    Disconnect (keep data)
-                  </button>
-                )}{" "}
-                <button type="button" className="button" onClick={() => void backend.disconnectAccount(connection.name, "delete").then(connections.reload)}>
-                  Disconnect and delete data
-                </button>
+                <div className="row-actions">
+                  {connection.status !== "disconnected" && (
+                    <button type="button" className="button button-small" onClick={() => void backend.disconnectAccount(connection.name, "keep").then(connections.reload)}>
+                      Disconnect
+                    </button>
+                  )}
+                  {confirming === connection.name ? (
+                    <>
+                      <button
+                        type="button"
+                        className="button button-small button-danger"
+                        onClick={() => {
+                          setConfirming(null);
+                          void backend.disconnectAccount(connection.name, "delete").then(connections.reload);
+                        }}
+                      >
+                        Delete {connection.name}’s records
+                      </button>
+                      <button type="button" className="button button-small" onClick={() => setConfirming(null)}>
+                        Keep them
+                      </button>
+                    </>
+                  ) : (
+                    <button type="button" className="button button-small" onClick={() => setConfirming(connection.name)}>
+                      Disconnect and delete data…
+                    </button>
+                  )}
+                </div>
               </td>
             </tr>
           ))}

@@ -7,8 +7,8 @@ import type { MonthSummary } from "../backend";
 import { formatCount, formatMonth } from "../shared/format";
 
 const HEIGHT = 160;
-const BAR = 28;
-const GAP = 18;
+const BAR = 30;
+const GAP = 30;
 
 const SERIES = [
   { key: "matched", label: "Matched", className: "chart-matched" },

@@ -15,6 +15,10 @@ import { fieldLabel, type ReviewRow } from "./rows";
 
 export const GROUP_HEIGHT = 34;
 export const CONFLICT_HEIGHT = 66;
+/** The list grows with its rows up to this height, then scrolls (about six customers at 1280x800). */
+const LIST_MAX_HEIGHT = 440;
+/** Values shown side by side in a row; the panel below the list shows every one. */
+const MAX_COLUMNS = 4;
 
 /** What the bookkeeper chose for a conflict in this session. */
 export interface Choice {
@@ -71,6 +75,7 @@ export function ConflictList(props: {
         if (props.listRef) props.listRef.current = el;
       }}
       className="review-list"
+      style={{ height: Math.min(virtualizer.getTotalSize() + 2, LIST_MAX_HEIGHT) }}
       role="listbox"
       aria-label="Conflicts"
       aria-activedescendant={activeId}
@@ -102,7 +107,7 @@ export function ConflictList(props: {
               role="option"
               aria-selected={item.index === active}
               className={`review-row${item.index === active ? " review-row-active" : ""}`}
-              style={style}
+              style={{ ...style, gridTemplateColumns: `150px repeat(${Math.max(3, Math.min(c.values.length, MAX_COLUMNS))}, minmax(0, 1fr))` }}
               data-testid="conflict-row"
               data-conflict-id={c.id}
               onMouseDown={() => props.onActivate(item.index)}
@@ -113,7 +118,7 @@ export function ConflictList(props: {
                   {choice ? (choice.winner === null ? "Typed value" : "Decided") : statusLabel(c.status)}
                 </span>
               </div>
-              {c.values.slice(0, 3).map((v, i) => {
+              {c.values.slice(0, MAX_COLUMNS).map((v, i) => {
                 const suggested = v.record === c.suggestedWinner;
                 const chosen = choice ? choice.winner === v.record : false;
                 const picked = pick === i;
@@ -127,6 +132,7 @@ export function ConflictList(props: {
                     aria-label={`${i + 1}: ${v.system}: ${v.value || "(empty)"}${suggested ? ", suggested" : ""}${chosen ? ", chosen" : ""}`}
                     data-testid="conflict-value"
                     data-record={v.record}
+                    data-value={v.value}
                     data-provider={v.provider ?? ""}
                     data-suggested={suggested ? "true" : undefined}
                     onClick={() => props.onChoose(c, i)}

@@ -3,7 +3,7 @@
  * that explains the active conflict (every system's value and when it last
  * changed, the suggested winner and why) and takes the decision.
  *
- * The keyboard path, with focus on the list: ↑/↓ (or k/j) move, 1/2/3 pick a
+ * The keyboard path, with focus on the list: ↑/↓ (or k/j) move, 1/2/3 (up to 9) pick a
  * system, Enter confirms the pick (or the suggestion) and moves on, E types a
  * value, R applies the pick as a rule to every similar conflict, U (or Ctrl+Z)
  * undoes the last decision. The mouse does the same through the value buttons
@@ -201,7 +201,13 @@ export function ReviewBoard() {
         break;
       case "1":
       case "2":
-      case "3": {
+      case "3":
+      case "4":
+      case "5":
+      case "6":
+      case "7":
+      case "8":
+      case "9": {
         const i = Number(event.key) - 1;
         if (c && i < c.values.length) {
           setPicks((m) => new Map(m).set(c.id, i));

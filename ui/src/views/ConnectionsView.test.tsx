@@ -1,6 +1,7 @@
 /** The Connections screen: the table, its empty state and errors. */
 import { screen, within } from "@testing-library/react";
-import { describe, expect, it } from "vitest";
+import userEvent from "@testing-library/user-event";
+import { describe, expect, it, vi } from "vitest";
 import { createMockBackend, sampleConnections } from "../backend";
 import { renderWithBackend } from "../test/render";
 import { ConnectionsView } from "./ConnectionsView";
@@ -27,7 +28,19 @@ describe("connections", () => {
     renderWithBackend(<ConnectionsView />, createMockBackend({ connections: [] }));
     const empty = await screen.findByTestId("connections-empty");
     expect(empty, "points to the command that adds connections today").toHaveTextContent("concord connect");
-    expect(empty, "and points to the form on this screen").toHaveTextContent("form above");
+    expect(empty, "and points to the form on this screen").toHaveTextContent("form below");
+  });
+
+  it("deletes a connection's data only after a second, explicit click", async () => {
+    const backend = createMockBackend({ connections: sampleConnections() });
+    const disconnect = vi.spyOn(backend, "disconnectAccount");
+    renderWithBackend(<ConnectionsView />, backend);
+    const row = (await screen.findAllByTestId("connection-row"))[2]!;
+    const user = userEvent.setup();
+    await user.click(within(row).getByRole("button", { name: "Disconnect and delete data…" }));
+    expect(disconnect, "the first click only asks").not.toHaveBeenCalled();
+    await user.click(within(row).getByRole("button", { name: "Delete Books’s records" }));
+    expect(disconnect, "the second names what goes and does it").toHaveBeenCalledWith("Books", "delete");
   });
 
   it("shows an error with its code", async () => {

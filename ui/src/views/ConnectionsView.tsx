@@ -1,4 +1,8 @@
-/** The Connections screen: add or reconnect an account, see each one's sync status, and sync now. */
+/**
+ * The Connections screen: the connections and Sync now first (what a bookkeeper
+ * does daily), then adding or reconnecting an account (folded away once there is
+ * one), then each connection's sync status in detail.
+ */
 import { useState } from "react";
 import type { Provider } from "../backend";
 import { ConnectForm } from "../connections/ConnectForm";
@@ -9,30 +13,28 @@ import { Screen } from "../shared/Screen";
 export function ConnectionsView() {
   const [version, setVersion] = useState(0);
   const [reconnect, setReconnect] = useState<{ name: string; provider: Provider } | null>(null);
+  const [formOpen, setFormOpen] = useState(false);
   return (
     <Screen
       id="connections"
       title="Connections"
       lead="The HubSpot, Shopify and accounting (Xero or QuickBooks Online) accounts Concord keeps in agreement."
     >
-      <ConnectForm
-        key={reconnect ? `${reconnect.provider}/${reconnect.name}` : "new"}
-        initialName={reconnect?.name}
-        initialProvider={reconnect?.provider}
-        onDone={() => {
-          setReconnect(null);
-          setVersion((v) => v + 1);
-        }}
-      />
       <ConnectionList key={version} />
-      <SyncPanel
-        version={version}
-        onSynced={() => setVersion((v) => v + 1)}
-        onReconnect={(name, provider) => {
-          setReconnect({ name, provider });
-          window.scrollTo?.({ top: 0 });
-        }}
-      />
+      <details className="connect-details" open={formOpen || reconnect !== null} onToggle={(e) => setFormOpen(e.currentTarget.open)}>
+        <summary data-testid="connect-open">{reconnect ? `Sign in to ${reconnect.name} again` : "Add or reconnect a connection"}</summary>
+        <ConnectForm
+          key={reconnect ? `${reconnect.provider}/${reconnect.name}` : "new"}
+          initialName={reconnect?.name}
+          initialProvider={reconnect?.provider}
+          onDone={() => {
+            setReconnect(null);
+            setFormOpen(false);
+            setVersion((v) => v + 1);
+          }}
+        />
+      </details>
+      <SyncPanel version={version} onSynced={() => setVersion((v) => v + 1)} onReconnect={(name, provider) => setReconnect({ name, provider })} />
     </Screen>
   );
 }

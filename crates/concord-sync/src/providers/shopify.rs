@@ -57,10 +57,10 @@ const ORDER_KNOWN: &[&str] = &["customer", "subtotalPriceSet", "totalTaxSet", "t
 
 /// Line items asked for with each order; more are read by a follow-up query.
 pub const LINE_PAGE: usize = 5;
-/// Line items asked for per follow-up query (cost 3 + 6 per line).
+/// Line items asked for per follow-up query (cost 3 + 8 per line).
 pub const LINE_FOLLOW_UP_PAGE: usize = 50;
 /// What a line item is read with.
-const LINE_SELECTION: &str = "id title sku quantity originalUnitPriceSet { shopMoney { amount currencyCode } } taxLines { title rate priceSet { shopMoney { amount currencyCode } } }";
+const LINE_SELECTION: &str = "id title sku quantity originalUnitPriceSet { shopMoney { amount currencyCode } } originalTotalSet { shopMoney { amount currencyCode } } taxLines { title rate priceSet { shopMoney { amount currencyCode } } }";
 /// What a refund is read with.
 const REFUND_SELECTION: &str = "id createdAt updatedAt note totalRefundedSet { shopMoney { amount currencyCode } }";
 
@@ -92,9 +92,10 @@ pub const STREAMS: &[StreamSpec] = &[
         known: ORDER_KNOWN,
         sweep: None,
         sweep_records_at: "",
-        // Each order costs 48 points (13 for the order and its amounts, 32 for five
-        // lines, 3 for its refunds); a query may cost at most 1,000: 2 + 20 x 48 = 962.
-        max_page: 20,
+        // Each order costs 58 points (13 for the order and its amounts, 2 + 5 x 8
+        // for five lines, 3 for its refunds); a query may cost at most 1,000:
+        // 2 + 17 x 58 = 988.
+        max_page: 17,
     },
 ];
 
@@ -203,4 +204,26 @@ fn body_error(_status: u16, body: &Value) -> Option<BodyError> {
         return Some(BodyError::CursorExpired);
     }
     Some(BodyError::Rejected(message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rest_of_an_orders_lines_is_asked_for_and_appended() {
+        let mut order = json!({"id": "gid://shopify/Order/1", "lineItems": {"nodes": [{"id": "a"}], "pageInfo": {"hasNextPage": true, "endCursor": "c1"}}});
+        let req = rest_of_lines(&Tenant::default(), &STREAMS[1], &order).expect("a cut-off list must be followed up");
+        let body = req.body.expect("a GraphQL query has a body");
+        assert_eq!(body["variables"], json!({"id": "gid://shopify/Order/1", "after": "c1"}), "the follow-up continues after the page's end cursor");
+        assert!(body["query"].as_str().unwrap().contains("order(id: $id)"), "the follow-up reads the one order by id");
+        splice_lines(&mut order, &json!({"data": {"order": {"lineItems": {"nodes": [{"id": "b"}], "pageInfo": {"hasNextPage": false, "endCursor": "c2"}}}}})).unwrap();
+        assert_eq!(order["lineItems"]["nodes"], json!([{"id": "a"}, {"id": "b"}]), "the answer's lines follow the first page's");
+        assert!(rest_of_lines(&Tenant::default(), &STREAMS[1], &order).is_none(), "a completed list needs no further query");
+        let mut stuck = json!({"id": "gid://shopify/Order/2", "lineItems": {"nodes": [], "pageInfo": {"hasNextPage": true, "endCursor": "c"}}});
+        let err = splice_lines(&mut stuck, &json!({"data": {"order": {"lineItems": {"nodes": [], "pageInfo": {"hasNextPage": true}}}}})).unwrap_err();
+        assert!(err.contains("served none"), "an answer that does not advance must stop the stream, not loop: {err}");
+        let err = splice_lines(&mut stuck, &json!({"data": {"order": null}})).unwrap_err();
+        assert!(err.contains("did not serve"), "a vanished order must be reported: {err}");
+    }
 }

@@ -1,0 +1,78 @@
+//! End-to-end report benchmark: `Workspace::report` over 1,000,000 stored documents.
+//!
+//! Fills a workspace's `canonical_records` with sales documents serialised
+//! from the canonical model (orders and invoices in two systems, every 997th
+//! number hostile, every 13th total negative, a few NZD), then times the
+//! `unmatched` and `reconciliation` reports as the app and CLI run them: the
+//! read transaction, the temporary record table, the SQL, the streaming writer,
+//! the fsync and the rename. Prints rows, seconds, rows/s and peak RSS (VmHWM).
+//!
+//! Run: `cargo bench -p concord-api --bench report` (optionally `-- ROWS`).
+
+use concord_api::report::{ReportKind, ReportOptions};
+use concord_api::Workspace;
+use concord_core::model::{DocumentKind, SalesDocument, Source};
+use concord_core::{FixedClock, Provider};
+use rust_decimal::Decimal;
+use std::sync::Arc;
+use std::time::Instant;
+
+fn peak_rss_mb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<u64>().ok()))
+        .unwrap_or(0)
+        / 1024
+}
+
+fn main() {
+    let rows: u64 = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let ws = Workspace::init(dir.path(), Arc::new(FixedClock::at("2026-11-23T09:30:00Z").unwrap()), "bench").expect("a workspace");
+    let t = Instant::now();
+    {
+        // Straight into the table (no raw payloads): this bench measures reading, not syncing.
+        let mut conn = rusqlite::Connection::open(dir.path().join("concord.db")).unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = OFF; PRAGMA synchronous = OFF;").unwrap();
+        let tx = conn.transaction().unwrap();
+        {
+            let mut ins = tx
+                .prepare("INSERT INTO canonical_records (connection_id, object, external_id, kind, data, mapped_at) VALUES (?1, ?2, ?3, 'sales_document', ?4, '2026-11-23T09:30:00.000Z')")
+                .unwrap();
+            for i in 0..rows {
+                let (conn_id, provider, object, kind) = if i % 2 == 0 { (2, Provider::Shopify, "orders", DocumentKind::Order) } else { (3, Provider::Xero, "invoices", DocumentKind::Invoice) };
+                let cents = (i as i64 * 7919) % 250_000;
+                let total = Decimal::new(if i % 13 == 0 { -cents } else { cents }, 2);
+                let doc = SalesDocument {
+                    source: Source::new(conn_id, provider, object, &format!("{i:012}")),
+                    kind,
+                    number: Some(if i % 997 == 0 { format!("=HYPERLINK(\"http://evil/{i}\",\"x\")") } else { format!("INV-{i:07}") }),
+                    reference: Some(format!("Shopify #{}", 1000 + i / 2)),
+                    issue_date: Some(format!("2026-{:02}-{:02}", i % 12 + 1, i % 28 + 1)),
+                    subtotal: total,
+                    total,
+                    currency: Some(if i % 50 == 1 { "NZD".into() } else { "AUD".into() }),
+                    ..Default::default()
+                };
+                ins.execute(rusqlite::params![conn_id, object, format!("{i:012}"), serde_json::to_string(&doc).unwrap()]).unwrap();
+            }
+        }
+        tx.commit().unwrap();
+    }
+    println!("stored {rows} documents in {:.2} s; peak RSS {} MB", t.elapsed().as_secs_f64(), peak_rss_mb());
+    for kind in [ReportKind::Unmatched, ReportKind::Reconciliation] {
+        let out = dir.path().join(format!("{}.csv", kind.as_str()));
+        let t = Instant::now();
+        let s = ws.report(kind, &out, &ReportOptions { bom: true }).expect("the report is written");
+        let secs = t.elapsed().as_secs_f64();
+        let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
+        println!(
+            "{}: {} rows in {secs:.2} s ({:.0} rows/s, {:.0} MB); peak RSS so far {} MB",
+            kind.as_str(),
+            s.rows,
+            f64::from(s.rows) / secs,
+            size as f64 / 1_048_576.0,
+            peak_rss_mb()
+        );
+    }
+}
