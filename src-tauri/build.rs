@@ -4,7 +4,12 @@
 //! capability files do not list, so the window can reach only what it uses.
 
 /// Every command the desktop app exposes; src/commands.rs registers the same list.
-const COMMANDS: &[&str] = &["app_info", "audit_verify", "audit_entries", "list_connections", "connect_account",
+const COMMANDS: &[&str] = &[
+    "app_info",
+    "audit_verify",
+    "audit_entries",
+    "list_connections",
+    "connect_account",
     "disconnect_account",
     "sync_status",
     "sync_now",

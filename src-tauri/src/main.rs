@@ -146,6 +146,26 @@ mod tests {
         std::iter::once("concord-desktop").chain(list.iter().copied()).map(String::from).collect()
     }
 
+    #[test]
+    fn every_command_is_registered_declared_and_granted() {
+        use std::collections::BTreeSet;
+        let registered: BTreeSet<&str> =
+            include_str!("main.rs").lines().filter_map(|l| l.trim().strip_prefix("commands::")).map(|l| l.trim_end_matches(',')).collect();
+        let build = include_str!("../build.rs");
+        let list = &build[build.find("const COMMANDS").expect("build.rs lists COMMANDS")..];
+        let declared: BTreeSet<&str> = list[..list.find("];").unwrap()].split('"').skip(1).step_by(2).collect();
+        let capability: serde_json::Value = serde_json::from_str(include_str!("../capabilities/default.json")).unwrap();
+        let granted: BTreeSet<String> = capability["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p.as_str()?.strip_prefix("allow-").map(|c| c.replace('-', "_")))
+            .collect();
+        assert!(registered.len() > 20, "the handler list was found in main.rs ({} commands)", registered.len());
+        assert_eq!(registered, declared, "every registered command must be declared in build.rs, or Tauri refuses it");
+        assert_eq!(declared.iter().map(|c| c.to_string()).collect::<BTreeSet<_>>(), granted, "the main window must be granted exactly the declared commands");
+    }
+
     #[tokio::test]
     async fn cancel_stops_the_running_operation_and_only_it() {
         let desktop = Desktop::new(Err(ApiError::new(ErrorCode::Workspace, "no workspace in this test")));

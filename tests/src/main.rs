@@ -1,8 +1,10 @@
 //! `concord-e2e`: the end-to-end check of the built desktop app, as a person would use it.
 //!
-//! It starts tauri-driver, opens the app (`concord-desktop --workspace <temp folder>`) through
-//! WebKitWebDriver, walks every screen (see `walk.rs`), closes the app, and then asks the CLI
-//! (`concord --workspace <temp folder> audit verify`) whether what the app wrote is sound.
+//! It starts tauri-driver, opens the app (`concord-desktop --workspace <folder>`: a new temporary
+//! one, or `--workspace`, the demo workspace scripts/e2e-session.sh makes) through WebKitWebDriver,
+//! walks every screen (see `walk.rs`) and, given `--sandbox-url`, the bookkeeper's first fix on the
+//! demo workspace (see `demo_walk.rs`), closes the app, and then asks the CLI
+//! (`concord --workspace <folder> audit verify`) whether what the app wrote is sound.
 //! It needs a display and a session bus, so scripts/e2e-session.sh runs it inside
 //! `xvfb-run dbus-run-session`; it is a binary rather than a test so that a plain `cargo test`
 //! never tries to open a window. It ends with `N passed, N failed` and exits 1 on any failure.

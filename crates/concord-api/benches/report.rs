@@ -60,7 +60,22 @@ fn main() {
         tx.commit().unwrap();
     }
     println!("stored {rows} documents in {:.2} s; peak RSS {} MB", t.elapsed().as_secs_f64(), peak_rss_mb());
-    for kind in [ReportKind::Unmatched, ReportKind::Reconciliation] {
+    if std::env::var_os("CONCORD_BENCH_PHASES").is_some() {
+        let conn = rusqlite::Connection::open(dir.path().join("concord.db")).unwrap();
+        for (name, sql) in [
+            ("scan", "SELECT count(*), sum(length(data)) FROM canonical_records"),
+            ("one json_extract", "SELECT count(json_extract(data, '$.number')) FROM canonical_records"),
+            ("twelve json_extract", "SELECT count(json_extract(data, '$.number') || json_extract(data, '$.kind') || json_extract(data, '$.reference') || json_extract(data, '$.issueDate') || json_extract(data, '$.total') || json_extract(data, '$.currency') || json_extract(data, '$.status') || coalesce(json_extract(data, '$.emails[0]'), '') || coalesce(json_extract(data, '$.displayName'), '') || coalesce(json_extract(data, '$.amount'), '') || coalesce(json_extract(data, '$.date'), '') || coalesce(json_extract(data, '$.direction'), '')) FROM canonical_records"),
+            ("sort by key", "SELECT count(*) FROM (SELECT connection_id || '/' || object || '/' || external_id AS k FROM canonical_records ORDER BY k DESC)"),
+        ] {
+            let t = Instant::now();
+            conn.query_row(sql, [], |_| Ok(())).unwrap();
+            println!("phase {name}: {:.2} s", t.elapsed().as_secs_f64());
+        }
+    }
+    // CONCORD_BENCH_ONLY=unmatched (or another kind) times one report, e.g. under a profiler.
+    let only = std::env::var("CONCORD_BENCH_ONLY").ok();
+    for kind in [ReportKind::Unmatched, ReportKind::Reconciliation].into_iter().filter(|k| only.as_deref().is_none_or(|o| o == k.as_str())) {
         let out = dir.path().join(format!("{}.csv", kind.as_str()));
         let t = Instant::now();
         let s = ws.report(kind, &out, &ReportOptions { bom: true }).expect("the report is written");

@@ -3,7 +3,7 @@
 //! times pushes of those writes (re-read, write, verify for each), printing
 //! writes, seconds, writes per second and the sandbox's request counts.
 //!
-//! `cargo run --release -p concord-api --example push_throughput -- [CUSTOMERS] [ROUNDS]`
+//! `cargo run --release -p concord-api --example push_throughput -- [CUSTOMERS] [ROUNDS] [RECORDS PER CONNECTION AT ONCE]`
 
 use concord_api::demo::{FollowSignIn, SandboxInfo, DEMO_CONNECTIONS};
 use concord_api::push::{Choice, PushOptions};
@@ -32,6 +32,7 @@ async fn main() {
     let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let customers = args.first().copied().unwrap_or(2_600);
     let rounds = args.get(1).copied().unwrap_or(3);
+    let per_connection = args.get(2).copied().unwrap_or(4);
     let t = Instant::now();
     let sb = Sandbox::start(SandboxConfig { seed: 11, customers, rate_limits: RateLimitConfig { enabled: false, ..Default::default() }, ..Default::default() }).await.unwrap();
     let info = SandboxInfo::fetch(&sb.origin()).await.unwrap();
@@ -44,7 +45,8 @@ async fn main() {
     ws.run_matching().unwrap();
     let conflicts: Vec<_> = ws.conflicts(Some("open")).unwrap().into_iter().filter(|c| value(&c.field, 0, c.id).is_some()).collect();
     println!("setup: {customers} customers, sync {synced:.1}s, matching {:.1}s, {} conflicts", t.elapsed().as_secs_f64() - synced, conflicts.len());
-    let options = PushOptions { rate_limits: false, ..Default::default() };
+    let mut options = PushOptions { rate_limits: false, ..Default::default() };
+    options.settings.per_connection = per_connection;
     for round in 1..=rounds {
         let d = Instant::now();
         for c in &conflicts {
@@ -58,7 +60,7 @@ async fn main() {
         let summary = ws.push_with(&|_| None, &options, &|_| {}).await.unwrap();
         let secs = s.elapsed().as_secs_f64();
         println!(
-            "round {round}: {} decisions in {decided:.2}s, plan of {} in {planned:.2}s, push {} writes ({} verified, {} stale, {} dead) in {secs:.2}s = {:.0} writes/s",
+            "round {round} ({per_connection} records per connection at once): {} decisions in {decided:.2}s, plan of {} in {planned:.2}s, push {} writes ({} verified, {} stale, {} dead) in {secs:.2}s = {:.0} writes/s",
             conflicts.len(),
             plan.len(),
             summary.total,

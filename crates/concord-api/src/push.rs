@@ -217,7 +217,9 @@ fn not_found(id: i32) -> ApiError {
 
 impl Workspace {
     fn conflict_view(&self, id: i64) -> Result<ConflictView> {
-        self.conflicts(None)?.into_iter().find(|c| i64::from(c.id) == id).ok_or_else(|| not_found(clamp(id)))
+        // Listing one status keeps this to the conflicts that share it, not every conflict.
+        let status = conflict::get(self.store().conn(), id)?.ok_or_else(|| not_found(clamp(id)))?.status;
+        self.conflicts(Some(&status))?.into_iter().find(|c| i64::from(c.id) == id).ok_or_else(|| not_found(clamp(id)))
     }
 
     /// The decision in force for a conflict, if any.
@@ -578,6 +580,14 @@ impl Workspace {
         let row = outbox::get(self.store().conn(), id)?.ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("there is no outbox write {id}; `concord outbox` lists them")))?;
         if !matches!(row.state.as_str(), "dead" | "stale") {
             return Err(ApiError::new(ErrorCode::InvalidInput, format!("write {id} is {}; only dead or stale writes are retried by hand", row.state)));
+        }
+        if let Some(d) = row.decision_id.map(|d| decision::get(self.store().conn(), d)).transpose()?.flatten() {
+            if let Some(later) = d.superseded_by {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidInput,
+                    format!("write {id} belongs to decision {} which decision {later} replaced; it will not be sent (decide the conflict again to push a new value)", d.id),
+                ));
+            }
         }
         let record = format!("{}/{}/{}", row.connection_id, row.object, row.external_id);
         let key = idempotency_key(row.decision_id.unwrap_or(0), &record, &row.field, row.generation + 1);

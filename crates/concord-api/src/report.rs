@@ -23,6 +23,7 @@ use concord_store::audit;
 use rusqlite::{Connection, OpenFlags, Row};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -239,9 +240,6 @@ impl Workspace {
         let db = self.dir().join(DATABASE_FILE);
         let mut conn = Connection::open_with_flags(&db, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX).map_err(sql_error)?;
         conn.busy_timeout(concord_store::BUSY_TIMEOUT).map_err(sql_error)?;
-        // A bounded 32 MB page cache for the database and the temporary tables: large reports sort and
-        // join in memory up to that size and spill to temporary files beyond it, so memory stays flat.
-        conn.execute_batch("PRAGMA main.cache_size = -32000; PRAGMA temp.cache_size = -32000;").map_err(sql_error)?;
         let tmp = tempfile::Builder::new().prefix(".concord-report-").suffix(".tmp").tempfile_in(&dir).map_err(|e| io_error(out, &e))?;
         let file = tmp.as_file().try_clone().map_err(|e| io_error(out, &e))?;
         let writer = ReportWriter::new(file, columns(kind), Options { bom: options.bom }).map_err(|e| report_error(out, e))?;
@@ -478,44 +476,144 @@ fn conflicts(tx: &Connection, mut w: Out) -> Written {
 /// Links that join records of different systems (`auto`, `confirmed`, `manual`).
 const ACTIVE: &str = "state IN ('auto','confirmed','manual')";
 
+/// The fields of a canonical record (party, document or payment) that reports
+/// show, read in one pass of serde over the stored JSON, borrowing where it can.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct Fields<'a> {
+    #[serde(borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    direction: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    display_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    company_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    given_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    family_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    emails: Vec<Cow<'a, str>>,
+    #[serde(borrow)]
+    number: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    reference: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    issue_date: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    date: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    total: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    amount: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    currency: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    status: Option<Cow<'a, str>>,
+}
+
+impl<'a> Fields<'a> {
+    fn parse(data: &'a str) -> Fields<'a> {
+        // A record that is not in the model's shape still gets its row, with what the SQL knows.
+        serde_json::from_str(data).unwrap_or_default()
+    }
+
+    /// `person`/`organisation`, `order`/`invoice`/`credit_note`, or `received`/`refunded`.
+    fn type_name(&self, entity: &str) -> Option<&str> {
+        if entity == "payment" { self.direction.as_deref().or(Some("received")) } else { self.kind.as_deref() }
+    }
+
+    fn name_or_number(&self, entity: &str) -> Option<Cow<'_, str>> {
+        fn b<'s>(c: &'s Option<Cow<'_, str>>) -> Option<Cow<'s, str>> {
+            c.as_deref().map(Cow::Borrowed)
+        }
+        match entity {
+            "party" => b(&self.display_name).or_else(|| b(&self.company_name)).or_else(|| {
+                let full = [self.given_name.as_deref(), self.family_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+                (!full.trim().is_empty()).then_some(Cow::Owned(full))
+            }),
+            "sales_document" => b(&self.number),
+            _ => b(&self.reference),
+        }
+    }
+
+    fn when(&self, entity: &str) -> Option<&str> {
+        if entity == "payment" { self.date.as_deref() } else { self.issue_date.as_deref() }
+    }
+
+    fn money(&self, entity: &str) -> Option<&str> {
+        match entity {
+            "payment" => self.amount.as_deref(),
+            "sales_document" => self.total.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// Every record, synced then imported, in the store's key order (no sort),
+/// with its system's name and `extra` (SQL over the key `k`) as the last column.
+fn record_scan(extra: &str, filter: &str) -> [String; 2] {
+    [
+        format!(
+            "SELECT k, kind, data, system, {extra} FROM (
+                SELECT c.connection_id AS cid, c.object AS object, c.external_id AS xid, c.connection_id || '/' || c.object || '/' || c.external_id AS k,
+                       CAST(c.kind AS TEXT) AS kind, CAST(c.data AS TEXT) AS data, CAST(n.name AS TEXT) AS system
+                FROM main.canonical_records c LEFT JOIN main.connections n ON n.id = c.connection_id)
+             WHERE {filter} ORDER BY cid, object, xid"
+        ),
+        format!(
+            "SELECT k, kind, data, system, {extra} FROM (
+                SELECT i.source_id AS sid, i.external_id AS xid, -i.source_id || '/' || json_extract(i.data, '$.source.object') || '/' || i.external_id AS k,
+                       CAST(i.kind AS TEXT) AS kind, CAST(i.data AS TEXT) AS data, CAST(s.name AS TEXT) AS system
+                FROM main.imported_records i JOIN main.import_sources s ON s.id = i.source_id)
+             WHERE {filter} ORDER BY sid, xid"
+        ),
+    ]
+}
+
 /// A record is unmatched when its customer or sale (see [`load_groups`]) holds
 /// no record of another system; one with a suggested cross-system link says so.
+/// Rows come in the store's key order (system, collection, id), straight from
+/// its index, so nothing is sorted or copied.
 fn unmatched(tx: &Connection, mut w: Out) -> Written {
-    load_records(tx)?;
     load_groups(tx)?;
     tx.execute_batch(
-        "DROP TABLE IF EXISTS temp.report_spans;
-         CREATE TEMP TABLE report_spans (grp TEXT PRIMARY KEY) WITHOUT ROWID;
-         INSERT INTO temp.report_spans (grp)
-         SELECT g.grp FROM temp.report_group g JOIN temp.report_rec r ON r.key = g.key GROUP BY g.grp HAVING count(DISTINCT r.cid) > 1;
+        "DROP TABLE IF EXISTS temp.report_matched;
+         CREATE TEMP TABLE report_matched (key TEXT PRIMARY KEY) WITHOUT ROWID;
+         INSERT INTO temp.report_matched (key)
+         SELECT g.key FROM temp.report_group g WHERE g.grp IN (
+            SELECT grp FROM temp.report_group GROUP BY grp HAVING count(DISTINCT substr(key, 1, instr(key, '/') - 1)) > 1);
          DROP TABLE IF EXISTS temp.report_suggested;
          CREATE TEMP TABLE report_suggested (key TEXT PRIMARY KEY) WITHOUT ROWID;
          INSERT OR IGNORE INTO temp.report_suggested (key)
          SELECT left_key FROM main.record_links WHERE state = 'suggested' AND same_system = 0
          UNION SELECT right_key FROM main.record_links WHERE state = 'suggested' AND same_system = 0;",
     )?;
-    let mut stmt = tx.prepare(
-        "SELECT CAST(r.entity AS TEXT), CAST(r.type AS TEXT), CAST(r.system AS TEXT), r.key, CAST(r.name AS TEXT), CAST(r.email AS TEXT),
-                CAST(r.date AS TEXT), r.amount, r.currency,
-                CASE WHEN s.key IS NULL THEN 'no link' ELSE 'suggested link awaiting review' END
-         FROM temp.report_rec r LEFT JOIN temp.report_group g ON g.key = r.key LEFT JOIN temp.report_suggested s ON s.key = r.key
-         WHERE g.grp IS NULL OR g.grp NOT IN (SELECT grp FROM temp.report_spans)
-         ORDER BY CASE r.entity WHEN 'party' THEN 0 WHEN 'sales_document' THEN 1 ELSE 2 END, r.system, r.key",
-    )?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        w.row(&[
-            Cell::opt_text(t(r, 0)?),
-            Cell::opt_text(t(r, 1)?),
-            Cell::opt_text(t(r, 2)?),
-            Cell::opt_text(t(r, 3)?),
-            Cell::opt_text(t(r, 4)?),
-            Cell::opt_text(t(r, 5)?),
-            Cell::date(t(r, 6)?),
-            Cell::amount(t(r, 7)?),
-            currency(t(r, 8)?),
-            Cell::opt_text(t(r, 9)?),
-        ])?;
+    let extra = "EXISTS (SELECT 1 FROM temp.report_suggested x WHERE x.key = k)";
+    let filter = "NOT EXISTS (SELECT 1 FROM temp.report_matched m WHERE m.key = k)";
+    for sql in record_scan(extra, filter) {
+        let mut stmt = tx.prepare(&sql)?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let entity = t(r, 1)?.unwrap_or("");
+            let f = Fields::parse(t(r, 2)?.unwrap_or("{}"));
+            let suggested: bool = r.get(4)?;
+            let name = f.name_or_number(entity);
+            let cur = f.currency.as_deref().map(str::to_ascii_uppercase);
+            w.row(&[
+                Cell::Text(entity),
+                Cell::opt_text(f.type_name(entity)),
+                Cell::opt_text(t(r, 3)?),
+                Cell::opt_text(t(r, 0)?),
+                Cell::opt_text(name.as_deref()),
+                Cell::opt_text(f.emails.first().map(|e| e.as_ref())),
+                Cell::date(f.when(entity)),
+                Cell::amount(f.money(entity)),
+                currency(cur.as_deref()),
+                Cell::Text(if suggested { "suggested link awaiting review" } else { "no link" }),
+            ])?;
+        }
     }
     done(w, None)
 }
@@ -634,52 +732,109 @@ fn load_groups(tx: &Connection) -> rusqlite::Result<()> {
 /// per-currency totals tie out to each system's own totals; refunds are
 /// negative payments. `difference` is an invoice's total minus its sale's order
 /// total in the same currency. A payment that states no currency (Xero's do
-/// not) takes its sale's.
+/// not) takes its sale's. SQLite sorts only the keys (sale, rank, record);
+/// each record's JSON is then read by its row id and one sale at a time is
+/// held in memory, to find the sale's date and currency before writing it.
 fn reconciliation(tx: &Connection, mut w: Out) -> Written {
-    load_records(tx)?;
     load_groups(tx)?;
-    let mut stmt = tx.prepare(
+    // Orders, invoices, credit notes, payments: by collection where it says, else by the record's own kind.
+    let by_kind = "CASE json_extract(c.data, '$.kind') WHEN 'order' THEN 0 WHEN 'invoice' THEN 1 ELSE 2 END";
+    let rank = format!(
+        "CASE WHEN c.kind = 'payment' THEN 3 ELSE CASE c.object WHEN 'orders' THEN 0 WHEN 'invoices' THEN 1
+              WHEN 'credit_notes' THEN 2 WHEN 'credit_memos' THEN 2 WHEN 'refunds' THEN 2 ELSE {by_kind} END END"
+    );
+    let rank_imported = format!("CASE WHEN c.kind = 'payment' THEN 3 ELSE {by_kind} END");
+    let sql = format!(
         "WITH docs AS (
-            SELECT coalesce(s.grp, 'sale:' || r.key) AS sale, r.*,
-                   CASE r.type WHEN 'order' THEN 0 WHEN 'invoice' THEN 1 WHEN 'credit_note' THEN 2 ELSE 3 END AS rank
-            FROM temp.report_rec r LEFT JOIN temp.report_group s ON s.key = r.key
-            WHERE r.entity IN ('sales_document','payment')),
+            SELECT c.connection_id || '/' || c.object || '/' || c.external_id AS k, {rank} AS rank, 0 AS src, c.id AS rid, '' AS xid, CAST(n.name AS TEXT) AS system
+            FROM main.canonical_records c LEFT JOIN main.connections n ON n.id = c.connection_id WHERE c.kind IN ('sales_document','payment')
+            UNION ALL
+            SELECT -c.source_id || '/' || json_extract(c.data, '$.source.object') || '/' || c.external_id, {rank_imported}, 1, c.source_id, c.external_id, CAST(s.name AS TEXT)
+            FROM main.imported_records c JOIN main.import_sources s ON s.id = c.source_id WHERE c.kind IN ('sales_document','payment')),
          disc AS (
             SELECT entity_key, group_concat(kind || CASE WHEN amount IS NULL THEN '' ELSE ' ' || amount END, '; ') AS kinds
             FROM (SELECT entity_key, kind, amount FROM main.discrepancies ORDER BY entity_key, kind, id) GROUP BY entity_key)
-         SELECT d.sale, CAST(first_value(d.date) OVER (PARTITION BY d.sale ORDER BY d.date IS NULL, d.rank, d.key) AS TEXT),
-                CAST(CASE d.entity WHEN 'payment' THEN CASE d.type WHEN 'refunded' THEN 'refund' ELSE 'payment' END ELSE d.type END AS TEXT),
-                CAST(d.system AS TEXT), d.key, CAST(d.number AS TEXT), CAST(d.reference AS TEXT), CAST(d.date AS TEXT),
-                d.amount, CAST(coalesce(nullif(d.currency, ''), first_value(nullif(d.currency, '')) OVER (PARTITION BY d.sale ORDER BY nullif(d.currency, '') IS NULL, d.rank, d.key)) AS TEXT),
-                CAST(coalesce(d.status, CASE d.type WHEN 'refunded' THEN 'refunded' ELSE 'received' END) AS TEXT),
-                CAST(x.kinds AS TEXT), d.rank
-         FROM docs d LEFT JOIN disc x ON x.entity_key = d.sale
-         ORDER BY d.sale, d.rank, d.key",
-    )?;
+         SELECT s.sale, d.k, d.src, d.rid, d.xid, d.system, CAST(x.kinds AS TEXT)
+         FROM docs d JOIN (SELECT d2.k AS k, coalesce(g.grp, 'sale:' || d2.k) AS sale FROM docs d2 LEFT JOIN temp.report_group g ON g.key = d2.k) s ON s.k = d.k
+         LEFT JOIN disc x ON x.entity_key = s.sale
+         ORDER BY s.sale, d.rank, d.k"
+    );
+    let mut synced = tx.prepare("SELECT CAST(kind AS TEXT), CAST(data AS TEXT) FROM main.canonical_records WHERE id = ?1")?;
+    let mut imported = tx.prepare("SELECT CAST(kind AS TEXT), CAST(data AS TEXT) FROM main.imported_records WHERE source_id = ?1 AND external_id = ?2")?;
+    let mut stmt = tx.prepare(&sql)?;
     let mut rows = stmt.query([])?;
-    // The current sale's order totals per currency, for the invoices' difference (orders sort first).
-    let mut sale = String::new();
-    let mut ordered: Vec<(String, Decimal)> = Vec::new();
+    let mut sale: Vec<SaleRow> = Vec::new();
     while let Some(r) = rows.next()? {
-        let this_sale = t(r, 0)?.unwrap_or("");
-        if this_sale != sale {
+        let sale_key = t(r, 0)?.unwrap_or("");
+        if sale.first().is_some_and(|s| s.sale != sale_key) {
+            write_sale(&mut w, &sale)?;
             sale.clear();
-            sale.push_str(this_sale);
-            ordered.clear();
         }
-        let doc = t(r, 2)?.unwrap_or("");
-        let amount = t(r, 8)?.and_then(|a| a.trim().parse::<Decimal>().ok());
-        let cur = t(r, 9)?.unwrap_or("").to_ascii_uppercase();
+        let (kind, data): (String, String) = if r.get::<_, i64>(2)? == 0 {
+            synced.query_row([r.get::<_, i64>(3)?], |x| Ok((x.get(0)?, x.get(1)?)))?
+        } else {
+            imported.query_row(rusqlite::params![r.get::<_, i64>(3)?, t(r, 4)?], |x| Ok((x.get(0)?, x.get(1)?)))?
+        };
+        let f = Fields::parse(&data);
+        let document = match (kind.as_str(), f.type_name(&kind)) {
+            ("payment", Some("refunded")) => "refund".to_string(),
+            ("payment", _) => "payment".to_string(),
+            (_, k) => k.unwrap_or("invoice").to_string(),
+        };
+        let own = |c: &Option<Cow<'_, str>>| c.as_deref().map(str::to_string);
+        sale.push(SaleRow {
+            sale: sale_key.to_string(),
+            record: t(r, 1)?.unwrap_or("").to_string(),
+            system: t(r, 5)?.map(str::to_string),
+            status: own(&f.status).or_else(|| (kind == "payment").then(|| if document == "refund" { "refunded".into() } else { "received".into() })),
+            number: own(&f.number),
+            reference: own(&f.reference),
+            date: f.when(&kind).map(str::to_string),
+            amount: f.money(&kind).map(str::to_string),
+            currency: f.currency.as_deref().filter(|c| !c.is_empty()).map(str::to_ascii_uppercase),
+            discrepancies: t(r, 6)?.map(str::to_string),
+            document,
+        });
+    }
+    if !sale.is_empty() {
+        write_sale(&mut w, &sale)?;
+    }
+    done(w, None)
+}
+
+/// One document or payment of the sale being written.
+struct SaleRow {
+    sale: String,
+    document: String,
+    record: String,
+    system: Option<String>,
+    number: Option<String>,
+    reference: Option<String>,
+    date: Option<String>,
+    amount: Option<String>,
+    currency: Option<String>,
+    status: Option<String>,
+    discrepancies: Option<String>,
+}
+
+/// Writes one sale's rows (already in order: orders, invoices, credit notes, payments).
+fn write_sale(w: &mut Out, rows: &[SaleRow]) -> std::result::Result<(), ReportError> {
+    // The sale's date: the order's, else the invoice's, else the payment's (the first row with one).
+    let sale_date = rows.iter().find_map(|r| r.date.as_deref());
+    let sale_currency = rows.iter().find_map(|r| r.currency.as_deref());
+    let mut ordered: Vec<(&str, Decimal)> = Vec::new();
+    for r in rows {
+        let amount = r.amount.as_deref().and_then(|a| a.trim().parse::<Decimal>().ok());
+        let cur = r.currency.as_deref().or(sale_currency).unwrap_or("");
+        let as_cell = |a: Option<Decimal>| a.map_or(Cell::amount(r.amount.as_deref()), Cell::Amount);
         let (mut order, mut invoice, mut credit, mut payment, mut difference) = (Cell::Empty, Cell::Empty, Cell::Empty, Cell::Empty, Cell::Empty);
-        let raw = t(r, 8)?;
-        let as_cell = |a: Option<Decimal>| a.map_or(Cell::amount(raw), Cell::Amount);
-        match doc {
+        match r.document.as_str() {
             "order" => {
                 order = as_cell(amount);
                 if let Some(a) = amount {
                     match ordered.iter_mut().find(|(c, _)| *c == cur) {
                         Some((_, sum)) => *sum += a,
-                        None => ordered.push((cur.clone(), a)),
+                        None => ordered.push((cur, a)),
                     }
                 }
             }
@@ -690,31 +845,30 @@ fn reconciliation(tx: &Connection, mut w: Out) -> Written {
                 }
             }
             "credit_note" => credit = as_cell(amount),
-            "refund" => payment = amount.map_or(Cell::amount(raw), |a| Cell::Amount(-a)),
+            "refund" => payment = amount.map_or(Cell::amount(r.amount.as_deref()), |a| Cell::Amount(-a)),
             _ => payment = as_cell(amount),
         }
-        let discrepancies = t(r, 11)?;
         w.row(&[
-            Cell::Text(this_sale),
-            Cell::date(t(r, 1)?),
-            Cell::Text(doc),
-            Cell::opt_text(t(r, 3)?),
-            Cell::opt_text(t(r, 4)?),
-            Cell::opt_text(t(r, 5)?),
-            Cell::opt_text(t(r, 6)?),
-            Cell::date(t(r, 7)?),
+            Cell::Text(&r.sale),
+            Cell::date(sale_date),
+            Cell::Text(&r.document),
+            Cell::opt_text(r.system.as_deref()),
+            Cell::Text(&r.record),
+            Cell::opt_text(r.number.as_deref()),
+            Cell::opt_text(r.reference.as_deref()),
+            Cell::date(r.date.as_deref()),
             order,
             invoice,
             credit,
             payment,
             difference,
-            currency(t(r, 9)?),
-            Cell::opt_text(t(r, 10)?),
-            Cell::Text(if discrepancies.is_some() { "no" } else { "yes" }),
-            Cell::opt_text(discrepancies),
+            currency(Some(cur)),
+            Cell::opt_text(r.status.as_deref()),
+            Cell::Text(if r.discrepancies.is_some() { "no" } else { "yes" }),
+            Cell::opt_text(r.discrepancies.as_deref()),
         ])?;
     }
-    done(w, None)
+    Ok(())
 }
 
 fn drift(tx: &Connection, mut w: Out) -> Written {
@@ -775,4 +929,27 @@ fn audit_log(tx: &Connection, mut w: Out) -> Written {
         Some(f) => format!("audit chain BROKEN at entry {}: {} ({} entries verified before it)", f.row_id, f.reason, verification.rows_checked),
     };
     done(w, Some(note))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_named_as_such() {
+        let full = std::io::Error::from_raw_os_error(28);
+        let e = io_error(Path::new("/x/r.csv"), &full);
+        assert_eq!(e.code, ErrorCode::Io, "a full disk is a file-system problem");
+        assert!(e.message.contains("disk is full") && e.message.contains("left untouched"), "the message says what happened and that the old file is safe: {}", e.message);
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert!(io_error(Path::new("/x/r.csv"), &denied).message.contains("permissions"), "other failures point at the folder's permissions");
+    }
+
+    #[test]
+    fn kinds_parse_from_their_own_names() {
+        for k in ReportKind::ALL {
+            assert_eq!(ReportKind::parse(k.as_str()).unwrap(), k, "every kind's identifier parses back");
+            assert_eq!(serde_json::to_value(k).unwrap(), serde_json::json!(k.as_str()), "IPC uses the same identifier as the CLI");
+        }
+    }
 }

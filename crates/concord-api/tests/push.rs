@@ -246,3 +246,67 @@ fn parts(record: &str) -> (i64, String, String) {
     let mut it = record.splitn(3, '/');
     (it.next().unwrap().parse().unwrap(), it.next().unwrap().to_string(), it.next().unwrap().to_string())
 }
+
+/// Writes that landed, per record, in the sandbox's own write log (colleague edits left out).
+fn applied_per_record(sb: &concord_sandbox::SandboxHandle) -> HashMap<String, u64> {
+    let mut out = HashMap::new();
+    for w in sb.counters()["writes"]["log"].as_array().unwrap().iter().filter(|w| w["action"] != "edit") {
+        let id = w["id"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+        *out.entry(format!("{}/{}/{}", w["provider"].as_str().unwrap(), w["object"].as_str().unwrap(), id)).or_default() += 1;
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_faults_are_retried_without_double_writes_and_bounded() {
+    let s = setup(60).await;
+    let ws = &s.ws;
+    let open = ws.conflicts(Some("open")).unwrap();
+    for (n, c) in open.iter().filter(|c| matches!(c.field.as_str(), "email" | "personName" | "billingAddress")).enumerate() {
+        let v = match c.field.as_str() {
+            "email" => format!("faulty.{n}@example.com"),
+            "personName" => format!("Faulty Person{n}"),
+            _ => format!("{n} Fault Rd, Paddington, QLD, 4064"),
+        };
+        ws.decide_conflict(c.id, &Choice { value: Some(v), winner: None }).unwrap();
+    }
+    // Server errors, and responses lost after the write was applied (reset connections, cut bodies).
+    let rules = ["server_error:p=0.06", "connection_reset:p=0.04", "truncated_body:p=0.03"];
+    s.sb.set_faults(concord_sandbox::FaultPlan { rules: rules.iter().map(|r| r.parse().unwrap()).collect() });
+    let mut opts = options();
+    opts.settings.max_tries = 12;
+    let summary = ws.push_with(&|_| None, &opts, &no_progress).await.unwrap();
+    let faults = s.sb.counters()["faults"].clone();
+    eprintln!("under faults: {summary:?}; faults injected {faults}");
+    assert!(summary.ok, "transient faults are retried until every write lands: {summary:?} {:?}", ws.outbox(Some("dead")).unwrap());
+    assert!(faults.as_object().is_some_and(|f| !f.is_empty()), "faults must actually have been injected: {faults}");
+    // Exactly once: a write whose answer was lost is found applied on the re-read and not sent again.
+    let verified = ws.outbox(Some("verified")).unwrap();
+    let mut expected: HashMap<String, u64> = HashMap::new();
+    for e in &verified {
+        let p = e.provider.unwrap().as_str();
+        *expected.entry(format!("{p}/{}/{}", e.object, e.external_id.rsplit('/').next().unwrap())).or_default() += 1;
+    }
+    assert_eq!(applied_per_record(&s.sb), expected, "every record is written exactly once per verified write, lost answers and retries included");
+
+    // Bounded: a provider that fails every request sends the write to the dead letters, and a retry after recovery lands.
+    s.sb.set_faults(concord_sandbox::FaultPlan { rules: vec!["server_error@xero".parse().unwrap()] });
+    let c = ws.conflicts(Some("open")).unwrap().into_iter().find(|c| c.values.iter().any(|v| v.provider == Some(concord_core::Provider::Xero)) && matches!(c.field.as_str(), "personName" | "billingAddress" | "email" | "taxNumber"));
+    let c = c.expect("another conflict with a Xero record");
+    let v = match c.field.as_str() {
+        "email" => "bounded@example.com".to_string(),
+        "taxNumber" => "53 004 085 616".to_string(),
+        "personName" => "Bounded Person".to_string(),
+        _ => "1 Bounded Rd, Paddington, QLD, 4064".to_string(),
+    };
+    ws.decide_conflict(c.id, &Choice { value: Some(v), winner: None }).unwrap();
+    let mut opts = options();
+    opts.settings.max_tries = 3;
+    let summary = ws.push_with(&|_| None, &opts, &no_progress).await.unwrap();
+    assert!(!summary.ok && summary.dead_lettered == 1, "the Xero write gives up after its tries: {summary:?}");
+    let letter = ws.outbox(Some("dead")).unwrap().into_iter().find(|e| e.conflict_id == Some(c.id)).expect("a dead letter");
+    assert!(letter.attempts == 3 && letter.last_error.as_deref().is_some_and(|m| m.contains("gave up after 3 attempts") && m.contains("Xero answered 500")), "the dead letter says how often it tried and what Xero said: {letter:?}");
+    s.sb.set_faults(concord_sandbox::FaultPlan::default());
+    let retried = ws.outbox_retry_with(letter.id, &|_| None, &opts, &no_progress).await.unwrap();
+    assert!(retried.ok && retried.verified == 1, "the retry after recovery lands: {retried:?}");
+}

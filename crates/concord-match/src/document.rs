@@ -233,7 +233,7 @@ pub(crate) fn compare(a: &DocFeatures, b: &DocFeatures, mut ev: Option<&mut Vec<
             11..=30 => -4.0,
             _ => -10.0,
         };
-        say(if d == 0 { "same date".into() } else { format!("dates {d} days apart").into() });
+        say(if d == 0 { "same date".into() } else { crate::link::phrase(crate::link::Phrase::DaysApart, d as f64) });
     }
     let diff = (a.total - b.total).abs();
     if diff.is_zero() {

@@ -153,20 +153,53 @@ fn par_map<'a, T: Sync, U: Send>(items: &'a [T], threads: usize, f: impl Fn(&'a 
     })
 }
 
-struct Decided {
-    state: LinkState,
+/// The bookkeeper's decisions, looked up by the hashes of both keys (no
+/// allocation per lookup), the keys themselves compared on a hash match.
+struct Decisions {
+    by_hash: HashMap<(u64, u64), Vec<(String, String, LinkState)>>,
+}
+
+impl Decisions {
+    fn new(decisions: &[LinkDecision]) -> Self {
+        let mut by_hash: HashMap<(u64, u64), Vec<(String, String, LinkState)>> = HashMap::new();
+        for d in decisions {
+            let (l, r) = link::ordered(&d.left, &d.right);
+            let slot = by_hash.entry((document::hash_str(l), document::hash_str(r))).or_default();
+            slot.retain(|(x, y, _)| !(x == l && y == r));
+            slot.push((l.to_string(), r.to_string(), d.state));
+        }
+        Decisions { by_hash }
+    }
+    fn is_empty(&self) -> bool {
+        self.by_hash.is_empty()
+    }
+    fn get(&self, a: &str, b: &str) -> Option<LinkState> {
+        if self.by_hash.is_empty() {
+            return None;
+        }
+        let (l, r) = link::ordered(a, b);
+        self.by_hash.get(&(document::hash_str(l), document::hash_str(r)))?.iter().find(|(x, y, _)| x == l && y == r).map(|(_, _, s)| *s)
+    }
+    /// Every decision, in key order (so plans are deterministic).
+    fn iter(&self) -> impl Iterator<Item = (&str, &str, LinkState)> {
+        let mut all: Vec<(&str, &str, LinkState)> = self.by_hash.values().flatten().map(|(l, r, s)| (l.as_str(), r.as_str(), *s)).collect();
+        all.sort_unstable_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)));
+        all.into_iter()
+    }
+}
+
+/// Record indices by key, built only when decisions name records.
+fn index_of<'a>(keys: &'a [String], decided: &Decisions) -> HashMap<&'a str, u32> {
+    if decided.is_empty() {
+        return HashMap::new();
+    }
+    keys.iter().enumerate().map(|(i, k)| (k.as_str(), i as u32)).collect()
 }
 
 /// Computes links, conflicts and discrepancies. Pure and deterministic.
 pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, config: &Config) -> Plan {
     let mut plan = Plan::default();
-    let decided: HashMap<(String, String), Decided> = decisions
-        .iter()
-        .map(|d| {
-            let (l, r) = link::ordered(&d.left, &d.right);
-            ((l.to_string(), r.to_string()), Decided { state: d.state })
-        })
-        .collect();
+    let decided = Decisions::new(decisions);
     let names = |c: i64| config.connection_names.get(&c).cloned().unwrap_or_else(|| format!("connection {c}"));
 
     // Parties.
@@ -224,31 +257,40 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
     drop(cand);
     config.observer.mark("party blocking and scoring");
     // Decisions on pairs the scorer did not propose.
-    let party_index: HashMap<&str, u32> = party_keys.iter().enumerate().map(|(i, k)| (k.as_str(), i as u32)).collect();
-    let scored_pairs: HashSet<u64> = scored.iter().map(|(a, b, _)| pair_key(*a, *b)).collect();
-    for ((l, r), d) in &decided {
-        if let (Some(&a), Some(&b)) = (party_index.get(l.as_str()), party_index.get(r.as_str())) {
+    let party_index = index_of(&party_keys, &decided);
+    let scored_pairs: HashSet<u64> = if decided.is_empty() { HashSet::new() } else { scored.iter().map(|(a, b, _)| pair_key(*a, *b)).collect() };
+    for (l, r, state) in decided.iter() {
+        if let (Some(&a), Some(&b)) = (party_index.get(l), party_index.get(r)) {
             if !scored_pairs.contains(&pair_key(a, b)) {
-                let s = party::Scored { score: if d.state == LinkState::Rejected { 0.0 } else { 1.0 }, method: Method::Manual, evidence: vec![link::Evidence::Borrowed("linked by the bookkeeper")] };
+                let s = party::Scored { score: if state == LinkState::Rejected { 0.0 } else { 1.0 }, method: Method::Manual, evidence: vec![link::Evidence::Borrowed("linked by the bookkeeper")], contact_contradicted: false };
                 scored.push((a.min(b), a.max(b), s));
             }
         }
     }
     let state_of = |ka: &str, kb: &str, score: f64| -> LinkState {
-        let (l, r) = link::ordered(ka, kb);
-        match decided.get(&(l.to_string(), r.to_string())) {
-            Some(d) => d.state,
+        match decided.get(ka, kb) {
+            Some(state) => state,
             None if score >= config.auto_threshold => LinkState::Auto,
             None => LinkState::Suggested,
         }
     };
     let mut party_links: Vec<Link> = Vec::with_capacity(scored.len());
+    let mut link_ends: Vec<(u32, u32)> = Vec::with_capacity(scored.len());
     let mut edges: Vec<Edge> = Vec::new();
     let mut edge_link: Vec<usize> = Vec::new();
     let mut cannot: HashSet<u64> = HashSet::new();
-    for (a, b, s) in scored {
+    for (a, b, mut s) in scored {
         let (ka, kb) = (&party_keys[a as usize], &party_keys[b as usize]);
-        let state = state_of(ka, kb, s.score);
+        let mut state = state_of(ka, kb, s.score);
+        // Two records one system keeps apart, sharing an e-mail or a name but
+        // with a different phone and a different street address, are as often
+        // two people (a family sharing an address book entry, namesakes) as one:
+        // the bookkeeper decides before they count as a duplicate.
+        let same_system = feats[a as usize].system == feats[b as usize].system;
+        if same_system && state == LinkState::Auto && s.contact_contradicted {
+            state = LinkState::Suggested;
+            s.evidence.push("held back: a different phone and street address in the same system".into());
+        }
         let (l, r) = link::ordered(ka, kb);
         if state == LinkState::Rejected {
             cannot.insert(pair_key(a, b));
@@ -256,13 +298,18 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
             edges.push(Edge { a, b, score: s.score, forced: state.is_decision() });
             edge_link.push(party_links.len());
         }
+        link_ends.push((a, b));
         party_links.push(Link {
             entity: EntityKind::Party,
             left: l.to_string(),
             right: r.to_string(),
             method: s.method,
             score: s.score,
-            evidence: s.evidence,
+            evidence: {
+                let mut e = s.evidence;
+                e.shrink_to_fit();
+                e
+            },
             state,
             same_system: feats[a as usize].system == feats[b as usize].system,
         });
@@ -300,9 +347,9 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
         root_key.insert(clusters.root[g[0] as usize], key.clone());
         plan.parties.push(Cluster { key, records: recs });
     }
-    for l in &party_links {
+    for (n, l) in party_links.iter().enumerate() {
         if l.same_system && l.state.is_active() && l.method != Method::Association {
-            let a = party_index[l.left.as_str()];
+            let a = link_ends[n].0;
             let key = root_key.get(&clusters.root[a as usize]).cloned().unwrap_or_else(|| format!("party:{}", l.left));
             plan.discrepancies.push(Discrepancy {
                 kind: DiscrepancyKind::DuplicateParty,
@@ -352,13 +399,14 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
     let pairs = document::link(&nodes, config.auto_threshold, suggest);
     config.observer.mark("document candidates and scoring");
     plan.stats.document_candidates = pairs.len();
-    let node_index: HashMap<&str, u32> = node_keys.iter().enumerate().map(|(i, k)| (k.as_str(), i as u32)).collect();
+    let node_index = index_of(&node_keys, &decided);
     let mut doc_links: Vec<Link> = Vec::with_capacity(pairs.len());
     let mut edges: Vec<Edge> = Vec::new();
     let mut edge_link: Vec<usize> = Vec::new();
     let mut cannot: HashSet<u64> = HashSet::new();
     let mut seen: HashSet<u64> = HashSet::new();
-    let mut add = |a: u32, b: u32, score: f64, method: Method, evidence: Vec<link::Evidence>, doc_links: &mut Vec<Link>| {
+    let mut add = |a: u32, b: u32, score: f64, method: Method, mut evidence: Vec<link::Evidence>, doc_links: &mut Vec<Link>| {
+        evidence.shrink_to_fit();
         let (ka, kb) = (&node_keys[a as usize], &node_keys[b as usize]);
         let state = state_of(ka, kb, score);
         let (l, r) = link::ordered(ka, kb);
@@ -384,10 +432,10 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
             add(p.a, p.b, p.score, p.method, p.evidence, &mut doc_links);
         }
     }
-    for ((l, r), d) in &decided {
-        if let (Some(&a), Some(&b)) = (node_index.get(l.as_str()), node_index.get(r.as_str())) {
+    for (l, r, state) in decided.iter() {
+        if let (Some(&a), Some(&b)) = (node_index.get(l), node_index.get(r)) {
             if seen.insert(pair_key(a, b)) {
-                let score = if d.state == LinkState::Rejected { 0.0 } else { 1.0 };
+                let score = if state == LinkState::Rejected { 0.0 } else { 1.0 };
                 add(a, b, score, Method::Manual, vec!["linked by the bookkeeper".into()], &mut doc_links);
             }
         }

@@ -230,6 +230,42 @@ pub fn ordered<'a>(a: &'a str, b: &'a str) -> (&'a str, &'a str) {
     }
 }
 
+/// A graded phrase (`name similarity 0.93`, `dates 3 days apart`) from a
+/// table built once, so the hundreds of thousands of links that share a
+/// phrase share its text instead of each allocating it.
+pub(crate) fn phrase(kind: Phrase, value: f64) -> Evidence {
+    use std::sync::OnceLock;
+    static TABLES: [OnceLock<Vec<String>>; 4] = [OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    let (slot, size) = match kind {
+        Phrase::NameSimilarity => (0, 101),
+        Phrase::StreetSimilarity => (1, 101),
+        Phrase::CompanySimilarity => (2, 101),
+        Phrase::DaysApart => (3, 367),
+    };
+    let text = |i: usize| match kind {
+        Phrase::NameSimilarity => format!("name similarity {:.2}", i as f64 / 100.0),
+        Phrase::StreetSimilarity => format!("street similarity {:.2}", i as f64 / 100.0),
+        Phrase::CompanySimilarity => format!("company similarity {:.2}", i as f64 / 100.0),
+        Phrase::DaysApart => format!("dates {i} days apart"),
+    };
+    // Similarities are shown to two places, so they index by hundredths.
+    let index = if kind == Phrase::DaysApart { value } else { (value * 100.0).round() };
+    if !(0.0..size as f64).contains(&index) {
+        return text(index.max(0.0) as usize).into();
+    }
+    let table = TABLES[slot].get_or_init(|| (0..size).map(text).collect());
+    Evidence::Borrowed(table[index as usize].as_str())
+}
+
+/// The graded phrases [`phrase`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phrase {
+    NameSimilarity,
+    StreetSimilarity,
+    CompanySimilarity,
+    DaysApart,
+}
+
 /// Turns a weight of evidence (log2 odds, before the prior) into a 0..1 score.
 pub(crate) fn logistic(weight: f64, offset: f64) -> f64 {
     1.0 / (1.0 + (-(weight - offset)).exp2())
@@ -249,6 +285,13 @@ mod tests {
         }
         assert!(!LinkState::Rejected.is_active(), "a rejected link must never join records");
         assert!(LinkState::Confirmed.is_decision(), "a confirmation is the bookkeeper's and must survive syncs");
+    }
+
+    #[test]
+    fn phrases_read_as_written() {
+        assert_eq!(phrase(Phrase::NameSimilarity, 0.934), "name similarity 0.93", "similarities show two places");
+        assert_eq!(phrase(Phrase::DaysApart, 3.0), "dates 3 days apart", "day gaps are whole days");
+        assert_eq!(phrase(Phrase::DaysApart, 900.0), "dates 900 days apart", "gaps beyond the table are still written");
     }
 
     #[test]

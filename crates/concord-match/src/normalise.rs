@@ -250,6 +250,29 @@ pub fn street(lines: &[String]) -> String {
     out.join(" ")
 }
 
+/// Street kinds after [`street`] has expanded abbreviations.
+const STREET_TYPES: &[&str] = &[
+    "street", "road", "avenue", "terrace", "drive", "parade", "highway", "crescent", "court", "place", "lane", "close", "boulevard", "esplanade",
+    "circuit", "grove", "square", "way", "walk", "rise", "row",
+];
+
+/// The kind of street (`street`, `crescent`, ...) named last in a normalised
+/// street line: `102 creek street` and `102 creek crescent` are two places.
+pub fn street_type(street: &str) -> Option<&str> {
+    street.split_whitespace().rev().find(|t| STREET_TYPES.contains(t))
+}
+
+/// Local parts of shared mailboxes: an office's, not a person's.
+const ROLE_MAILBOXES: &[&str] = &[
+    "accounts", "account", "admin", "info", "office", "sales", "enquiries", "enquiry", "hello", "contact", "reception", "billing", "invoices",
+    "accountspayable", "ap", "orders", "team", "mail", "support", "bookkeeping", "finance",
+];
+
+/// Whether a normalised e-mail is a shared role mailbox (`accounts@`, `info@`).
+pub fn is_role_email(email: &str) -> bool {
+    email.split_once('@').is_some_and(|(local, _)| ROLE_MAILBOXES.contains(&local.trim_end_matches(|c: char| c.is_ascii_digit())))
+}
+
 /// The first number in a street address (the house number), if any.
 pub fn street_number(street: &str) -> Option<&str> {
     street.split_whitespace().find(|t| t.chars().next().is_some_and(|c| c.is_ascii_digit()))
@@ -510,6 +533,14 @@ mod tests {
         );
         assert_eq!(region("Queensland"), region("QLD"), "a state's name and code are the same state");
         assert_eq!(country("Australia"), country("AU"), "a country's name and code are the same country");
+    }
+
+    #[test]
+    fn street_kinds_and_shared_mailboxes() {
+        assert_eq!(street_type(&street(&["102 Creek Cres".to_string()])), Some("crescent"), "an abbreviated kind is read in full");
+        assert_ne!(street_type("102 creek street"), street_type("102 creek crescent"), "a street and a crescent of one name are different places");
+        assert!(is_role_email("accounts@joinery.com.au"), "accounts@ is an office's mailbox");
+        assert!(!is_role_email("zoe.ng@gmail.com"), "a person's address is their own");
     }
 
     #[test]

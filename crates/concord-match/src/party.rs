@@ -163,11 +163,14 @@ pub(crate) fn features(p: &Party, phones: &mut PhoneBook) -> PartyFeatures {
     let mut ids: Vec<u64> = Vec::new();
     let mut locals: Vec<u64> = Vec::new();
     for e in p.emails.iter().filter_map(|e| normalise::email(e)) {
-        let h = hash_str(&e);
+        // The low bit says whether the address is a person's own (1) or a
+        // shared role mailbox such as accounts@ (0).
+        let role = normalise::is_role_email(&e);
+        let h = if role { hash_str(&e) & !1 } else { hash_str(&e) | 1 };
         if !ids.contains(&h) {
             ids.push(h);
-            // The local part alone finds the same person at another provider.
-            locals.push(e.split_once('@').filter(|(l, _)| l.len() >= 6).map(|(l, _)| hash_str(l) | 1).unwrap_or(0));
+            // The local part alone finds the same person at another provider (a role mailbox's would find everyone's).
+            locals.push(e.split_once('@').filter(|(l, _)| l.len() >= 6 && !role).map(|(l, _)| hash_str(l) | 1).unwrap_or(0));
         }
     }
     let n_emails = ids.len().min(u8::MAX as usize);
@@ -261,9 +264,9 @@ pub(crate) fn blocking_keys(f: &PartyFeatures, out: &mut Vec<u64>) {
         ids.push(tagged(4, d));
     }
     if let Some(parent) = f.parent {
-        ids.push(tagged(5 + f.system as u64, parent));
+        ids.push(tagged(5u64.wrapping_add(f.system as u64), parent));
     }
-    ids.push(tagged(5 + f.system as u64, f.ext));
+    ids.push(tagged(5u64.wrapping_add(f.system as u64), f.ext));
     ids.extend(f.refs.iter().map(|&r| tagged(6, r)));
     ids.push(tagged(6, f.own_key));
     let tokens = f.person_tokens();
@@ -314,6 +317,8 @@ pub(crate) struct Scored {
     pub score: f64,
     pub method: Method,
     pub evidence: Vec<Evidence>,
+    /// Both a phone and a street address were compared and both differ.
+    pub contact_contradicted: bool,
 }
 
 /// The weight of two addresses' agreement, optionally saying why.
@@ -335,9 +340,10 @@ fn address_weight(x: &AddressFeatures, y: &AddressFeatures, mut ev: Option<&mut 
     }
     if !x.street().is_empty() && !y.street().is_empty() {
         let s = normalise::text_similarity(x.street(), y.street());
-        if x.number() == y.number() && s >= 0.9 {
+        let types_differ = matches!((normalise::street_type(x.street()), normalise::street_type(y.street())), (Some(p), Some(q)) if p != q);
+        if x.number() == y.number() && s >= 0.9 && !types_differ {
             aw += 7.0;
-            say(if s >= 0.99 { "same street address".into() } else { format!("street similarity {s:.2}").into() });
+            say(if s >= 0.99 { "same street address".into() } else { crate::link::phrase(crate::link::Phrase::StreetSimilarity, s) });
         } else {
             aw -= 1.5;
             say("different street address".into());
@@ -361,13 +367,13 @@ const OFFSET: f64 = 10.0;
 pub(crate) fn compare(a: &PartyFeatures, b: &PartyFeatures) -> Scored {
     let mut ev: Vec<Evidence> = Vec::new();
     if a.refs.contains(&b.own_key) || b.refs.contains(&a.own_key) {
-        return Scored { score: 1.0, method: Method::CrossReference, evidence: vec![Evidence::Borrowed("stored cross-reference")] };
+        return Scored { score: 1.0, method: Method::CrossReference, evidence: vec![Evidence::Borrowed("stored cross-reference")], contact_contradicted: false };
     }
     if a.system == b.system
         && a.org != b.org
         && (a.parent == Some(b.ext) || b.parent == Some(a.ext))
     {
-        return Scored { score: 1.0, method: Method::Association, evidence: vec![Evidence::Borrowed("contact belongs to this organisation")] };
+        return Scored { score: 1.0, method: Method::Association, evidence: vec![Evidence::Borrowed("contact belongs to this organisation")], contact_contradicted: false };
     }
     let mut w = 0.0;
     let mut method = Method::Probabilistic;
@@ -388,8 +394,13 @@ pub(crate) fn compare(a: &PartyFeatures, b: &PartyFeatures) -> Scored {
         }
         _ => {}
     }
-    if !a.emails().is_empty() && !b.emails().is_empty() {
-        if a.emails().iter().any(|e| b.emails().contains(e)) {
+    let shared_email = a.emails().iter().find(|e| b.emails().contains(e)).copied();
+    if shared_email.is_some_and(|e| e & 1 == 0) && a.emails().iter().chain(b.emails()).all(|e| e & 1 == 0 || b.emails().contains(e) && a.emails().contains(e)) {
+        // A shared mailbox (accounts@, info@) names an office, not a person.
+        w += 3.0;
+        ev.push("same shared mailbox".into());
+    } else if !a.emails().is_empty() && !b.emails().is_empty() {
+        if shared_email.is_some_and(|e| e & 1 == 1) {
             w += 14.0;
             if method == Method::Probabilistic {
                 method = Method::Email;
@@ -437,7 +448,7 @@ pub(crate) fn compare(a: &PartyFeatures, b: &PartyFeatures) -> Scored {
         if s < 0.75 || weakest < 0.7 {
             cap = cap.min(0.75);
         }
-        ev.push(if s >= 0.99 { "same name".into() } else { format!("name similarity {s:.2}").into() });
+        ev.push(if s >= 0.99 { "same name".into() } else { crate::link::phrase(crate::link::Phrase::NameSimilarity, s) });
     }
     if !a.company.is_empty() && !b.company.is_empty() {
         name_compared = true;
@@ -454,7 +465,7 @@ pub(crate) fn compare(a: &PartyFeatures, b: &PartyFeatures) -> Scored {
         if s < 0.7 && a.org && b.org {
             cap = cap.min(0.75);
         }
-        ev.push(if s >= 0.99 { "same company name".into() } else { format!("company similarity {s:.2}").into() });
+        ev.push(if s >= 0.99 { "same company name".into() } else { crate::link::phrase(crate::link::Phrase::CompanySimilarity, s) });
     }
     // Addresses: the best-agreeing pair of addresses speaks.
     let mut best: Option<(f64, usize, usize)> = None;
@@ -476,7 +487,8 @@ pub(crate) fn compare(a: &PartyFeatures, b: &PartyFeatures) -> Scored {
         w -= 2.0;
     }
     let score = logistic(w, OFFSET).min(cap);
-    Scored { score, method, evidence: ev }
+    let contact_contradicted = ev.iter().any(|e| e == "different phone") && ev.iter().any(|e| e == "different street address");
+    Scored { score, method, evidence: ev, contact_contradicted }
 }
 
 #[cfg(test)]

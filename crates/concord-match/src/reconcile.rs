@@ -301,6 +301,8 @@ pub(crate) fn sale_discrepancies(sale: &Sale<'_>, tol: Tolerance, out: &mut Vec<
         (cs.iter().filter_map(|&c| sale.doc(c)).map(|d| d.total).sum(), cs)
     };
     let mut status_flagged: BTreeSet<u32> = BTreeSet::new();
+    // Books that invoiced the order net of its refunds (rather than in full with a credit note).
+    let mut netted: BTreeSet<i64> = BTreeSet::new();
     // Orders against invoices.
     for &o in &orders {
         let od = match sale.doc(o) {
@@ -319,9 +321,14 @@ pub(crate) fn sale_discrepancies(sale: &Sale<'_>, tol: Tolerance, out: &mut Vec<
                     continue;
                 }
             }
-            compare_totals(sale, o, i, od, id, t, &mut push);
-            let (paid, _) = paid_to(sale, i, &payments);
             let (credited, _) = credited_in(id.source.connection_id);
+            if refunded > Decimal::ZERO && credited.is_zero() && (id.total - (od.total - refunded)).abs() <= t && (id.total - od.total).abs() > t {
+                // The invoice is the order less what the shop refunded: the refund is accounted for.
+                netted.insert(id.source.connection_id);
+            } else {
+                compare_totals(sale, o, i, od, id, t, &mut push);
+            }
+            let (paid, _) = paid_to(sale, i, &payments);
             let inv_settled = settled(id, Some(paid + credited), t);
             let ord_settled = settled(od, None, t);
             if ord_settled != inv_settled {
@@ -373,7 +380,7 @@ pub(crate) fn sale_discrepancies(sale: &Sale<'_>, tol: Tolerance, out: &mut Vec<
         recs.extend(&shop_credits);
         recs.extend(&orders);
         for s in sale.books {
-            if !invoices.iter().any(|&i| sale.nodes[i as usize].system == *s) {
+            if !invoices.iter().any(|&i| sale.nodes[i as usize].system == *s) || netted.contains(s) {
                 continue;
             }
             let (credited, cs) = credited_in(*s);
@@ -413,6 +420,10 @@ fn compare_totals(
     let recs = vec![a, b];
     let (la, lb) = (sale.label(a), sale.label(b));
     if diff.is_zero() {
+        if let Some(summary) = per_line_against_per_document(ad, bd, &la, &lb) {
+            push(DiscrepancyKind::GstCalculationMismatch, recs, summary, Some(bd.tax - ad.tax));
+            return;
+        }
         if (bd.tax - ad.tax).abs() > t {
             push(DiscrepancyKind::GstCalculationMismatch, recs, format!("{la} and {lb} total the same but GST is {} against {}", ad.tax, bd.tax), Some(bd.tax - ad.tax));
         }
@@ -429,6 +440,12 @@ fn compare_totals(
         );
         return;
     }
+    if let Some(summary) = per_line_against_per_document(ad, bd, &la, &lb) {
+        if diff.is_zero() || (bd.tax - ad.tax) == diff {
+            push(DiscrepancyKind::GstCalculationMismatch, recs, summary, Some(bd.tax - ad.tax));
+            return;
+        }
+    }
     let same_lines = !ad.lines.is_empty()
         && ad.lines.len() == bd.lines.len()
         && ad.lines.iter().zip(&bd.lines).all(|(x, y)| x.line_amount == y.line_amount && x.quantity == y.quantity);
@@ -443,5 +460,50 @@ fn compare_totals(
         push(DiscrepancyKind::RoundingDifference, recs, format!("{la} totals {} and {lb} {}: a rounding difference of {diff}", ad.total, bd.total), Some(diff));
     } else {
         push(DiscrepancyKind::TotalMismatch, recs, format!("{la} totals {} but {lb} totals {}: a difference of {diff}", ad.total, bd.total), Some(diff));
+    }
+}
+
+/// The GST rate a document implies (tax over the amount before tax), snapped
+/// to the Australian and New Zealand rates when it is within rounding of them.
+fn implied_rate(d: &SalesDocument) -> Option<Decimal> {
+    let base = d.total - d.tax;
+    if base <= Decimal::ZERO || d.tax <= Decimal::ZERO {
+        return None;
+    }
+    let rate = d.tax / base;
+    [Decimal::new(10, 2), Decimal::new(15, 2)].into_iter().find(|r| (rate - r).abs() <= Decimal::new(5, 3)).or(Some(rate.round_dp(4)))
+}
+
+/// GST on a document's lines two ways: each line's tax rounded to the cent and
+/// added up, and the tax on the lines' sum rounded once. `None` without lines.
+fn gst_two_ways(d: &SalesDocument, rate: Decimal) -> Option<(Decimal, Decimal)> {
+    if d.lines.is_empty() {
+        return None;
+    }
+    let share = |amount: Decimal| match d.tax_treatment {
+        TaxTreatment::Inclusive => amount * rate / (Decimal::ONE + rate),
+        TaxTreatment::Exclusive => amount * rate,
+        TaxTreatment::NoTax => Decimal::ZERO,
+    };
+    let per_line: Decimal = d.lines.iter().map(|l| l.tax_amount.unwrap_or_else(|| share(l.line_amount).round_dp(2))).sum();
+    let per_document = share(d.lines.iter().map(|l| l.line_amount).sum()).round_dp(2);
+    Some((per_line, per_document))
+}
+
+/// When two documents' GST differs only because one rounds per line and the
+/// other per document, says so; computed from whichever document has lines.
+fn per_line_against_per_document(a: &SalesDocument, b: &SalesDocument, la: &str, lb: &str) -> Option<String> {
+    if a.tax == b.tax || a.tax_treatment != b.tax_treatment {
+        return None;
+    }
+    let rate = implied_rate(a).or_else(|| implied_rate(b))?;
+    let (per_line, per_document) = gst_two_ways(a, rate).or_else(|| gst_two_ways(b, rate))?;
+    if per_line == per_document {
+        return None;
+    }
+    let way = |tax: Decimal| if tax == per_line { Some("per line") } else if tax == per_document { Some("per document") } else { None };
+    match (way(a.tax), way(b.tax)) {
+        (Some(x), Some(y)) if x != y => Some(format!("{la} rounds GST {x} ({}) but {lb} rounds it {y} ({}): the same lines, {} apart", a.tax, b.tax, (b.tax - a.tax).abs())),
+        _ => None,
     }
 }

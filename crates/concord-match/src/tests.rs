@@ -203,3 +203,90 @@ fn decisions_survive_replanning() {
     let p = run(&r2, &[manual]);
     assert!(p.parties.iter().any(|c| c.records.contains(&"9/contacts/zz".to_string())), "a manual link joins records the scorer would not");
 }
+
+fn shop_refund(id: &str, order: &str, amount: &str) -> Payment {
+    Payment {
+        source: Source::new(2, Provider::Shopify, "refunds", id),
+        direction: PaymentDirection::Refunded,
+        amount: dec(amount),
+        date: Some("2026-03-05".into()),
+        allocations: vec![Allocation { document_ref: order.into(), document_object: Some("orders".into()), amount: dec(amount) }],
+        ..Default::default()
+    }
+}
+
+#[test]
+fn an_invoice_net_of_the_refund_accounts_for_it() {
+    // The shop refunded 10 of 110; the books invoiced the 100 kept, with no credit note.
+    let mut r = business();
+    r.payments.push(shop_refund("r1", "1001", "10.00"));
+    r.documents[1].total = dec("100.00");
+    r.documents[1].tax = dec("9.09");
+    r.documents[1].reference = Some("Shopify #1001".into());
+    r.payments[0].amount = dec("100.00");
+    r.payments[0].allocations[0].amount = dec("100.00");
+    let p = run(&r, &[]);
+    assert!(p.discrepancies.is_empty(), "an invoice for the order less its refund agrees with the shop: {:#?}", p.discrepancies);
+}
+
+#[test]
+fn a_partial_refund_with_its_credit_note_leaves_the_invoice_settled() {
+    // Paid 110 in full, 30 refunded in the shop and credited in the books.
+    let mut r = business();
+    r.payments.push(shop_refund("r1", "1001", "30.00"));
+    let mut cn = doc(3, Provider::Xero, DocumentKind::CreditNote, "CN-1", "x1", "30.00", "2.73");
+    cn.credits_ref = Some("INV-1".into());
+    r.documents.push(cn);
+    r.documents[1].status = DocumentStatus::Open;
+    r.documents[1].amount_due = None;
+    r.payments[0].amount = dec("80.00");
+    r.payments[0].allocations[0].amount = dec("80.00");
+    let p = run(&r, &[]);
+    assert!(p.discrepancies.is_empty(), "80 paid plus a 30 credit settles a 110 invoice, so no status, underpayment or credit complaint: {:#?}", p.discrepancies);
+    r.documents.pop();
+    let p = run(&r, &[]);
+    let kinds: Vec<DiscrepancyKind> = p.discrepancies.iter().map(|d| d.kind).collect();
+    assert!(kinds.contains(&DiscrepancyKind::RefundWithoutCreditNote), "without the credit note the refund is unaccounted for in the books: {kinds:?}");
+}
+
+#[test]
+fn gst_per_line_against_per_document_is_named() {
+    // Three exclusive lines of 3.33: per line 0.33 x 3 = 0.99 GST; per document 10% of 9.99 = 1.00.
+    let line = || DocumentLine { item_code: Some("SKU-1".into()), quantity: dec("1"), unit_amount: dec("3.33"), line_amount: dec("3.33"), ..Default::default() };
+    let mut r = business();
+    for (d, tax) in r.documents.iter_mut().zip(["0.99", "1.00"]) {
+        d.lines = vec![line(), line(), line()];
+        d.tax_treatment = TaxTreatment::Exclusive;
+        d.tax = dec(tax);
+        d.subtotal = dec("9.99");
+        d.total = dec("9.99") + dec(tax);
+    }
+    r.documents[1].reference = Some("Shopify #1001".into());
+    r.payments[0].amount = dec("10.99");
+    r.payments[0].allocations[0].amount = dec("10.99");
+    let p = run(&r, &[]);
+    let kinds: Vec<DiscrepancyKind> = p.discrepancies.iter().map(|d| d.kind).collect();
+    assert_eq!(kinds, vec![DiscrepancyKind::GstCalculationMismatch], "a cent explained by GST rounding is named as such, not as a rounding or total difference: {:#?}", p.discrepancies);
+    assert!(p.discrepancies[0].summary.contains("per line") && p.discrepancies[0].summary.contains("per document"), "the summary says which way each rounds: {}", p.discrepancies[0].summary);
+    assert_eq!(p.discrepancies[0].date.as_deref(), Some("2026-03-01"), "the sale's date is carried for charts by month");
+}
+
+#[test]
+fn a_same_system_pair_with_other_phone_and_address_is_only_suggested() {
+    // Two Xero contacts sharing a name and a family e-mail, with their own phones and addresses.
+    let mut r = business();
+    let mut other = person(3, Provider::Xero, "x2", "Zoe", "Ng", "zoe.ng@gmail.com", "0498 765 432");
+    other.addresses[0].lines = vec!["77 Boundary Street".into()];
+    r.parties.push(other);
+    let p = run(&r, &[]);
+    assert!(!p.discrepancies.iter().any(|d| d.kind == DiscrepancyKind::DuplicateParty), "differing phone and street in one system is not a sure duplicate: {:#?}", p.discrepancies);
+    let l = p.links.iter().find(|l| l.left == "3/contacts/x1" && l.right == "3/contacts/x2").expect("the pair is still proposed for review");
+    assert_eq!(l.state, LinkState::Suggested, "the bookkeeper decides: {:?}", l.evidence);
+    // A guest-checkout twin (other e-mail, same name and street) is still reported.
+    let mut r = business();
+    let mut guest = person(2, Provider::Shopify, "s2", "Zoe", "Ng", "zoeng7@outlook.com", "");
+    guest.phones.clear();
+    r.parties.push(guest);
+    let p = run(&r, &[]);
+    assert!(p.discrepancies.iter().any(|d| d.kind == DiscrepancyKind::DuplicateParty), "a second shop account at the same address is a duplicate: {:#?}", p.links);
+}

@@ -122,6 +122,16 @@ fn check(seed: u64, customers: usize) {
         *fp_by_label.entry(l.as_str()).or_default() += 1;
     }
     println!("  unexplained by label: {fp_by_label:?}");
+    // Per reported label: how many lie wholly inside one planted entry of a compatible kind (strict precision).
+    let mut labels: Vec<&str> = found.iter().map(|(l, _, _)| l.as_str()).collect();
+    labels.sort_unstable();
+    labels.dedup();
+    for label in labels {
+        let of: Vec<&(String, Vec<String>, String)> = found.iter().filter(|(l, _, _)| l == label).collect();
+        let strict = of.iter().filter(|(l, r, _)| planted.iter().any(|(k, keys)| compatible(*k).contains(&l.as_str()) && r.iter().all(|x| keys.contains(x)))).count();
+        let loose = of.iter().filter(|(l, r, _)| planted.iter().any(|(k, keys)| hit(l, r, *k, keys))).count();
+        println!("    reported {label}: {} (P={:.4}; {strict} wholly inside one planted entry)", of.len(), loose as f64 / of.len() as f64);
+    }
     for k in Planted::ALL {
         let (n, h) = by_kind.get(&k).copied().unwrap_or_default();
         println!("    {k:?}: {h}/{n}");

@@ -1,7 +1,8 @@
 //! Driving outbox rows to an end: re-read, compare, send, verify.
 //!
 //! [`Engine::run`] takes every unfinished outbox row (`pending`, `sending`,
-//! `sent`) and, per connection one at a time and connections side by side:
+//! `sent`) and, connections side by side, a few records of each at a time
+//! (one record's writes in order):
 //! 1. marks it `sending` with the attempt number and commits (so a crash
 //!    leaves a trace that a request may be in flight);
 //! 2. re-reads the record: if the field already holds the new value, an
@@ -28,7 +29,9 @@ use concord_sync::requester::Requester;
 use concord_sync::SyncError;
 use serde::Serialize;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use futures_util::StreamExt;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -43,11 +46,13 @@ pub struct Settings {
     pub max_throttles: u32,
     /// How long a request left in flight by a crashed run is given to land before it is re-read.
     pub settle: Duration,
+    /// Records of one connection written side by side (one record's fields always in order).
+    pub per_connection: usize,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { max_tries: 5, min_delay: Duration::from_millis(200), max_delay: Duration::from_secs(20), max_throttles: 20, settle: Duration::from_millis(500) }
+        Settings { max_tries: 5, min_delay: Duration::from_millis(200), max_delay: Duration::from_secs(20), max_throttles: 20, settle: Duration::from_millis(500), per_connection: 4 }
     }
 }
 
@@ -153,47 +158,71 @@ impl Engine<'_> {
         for r in rows {
             by_conn.entry(r.connection_id).or_default().push(r);
         }
-        let done = std::sync::atomic::AtomicUsize::new(0);
+        let done = AtomicUsize::new(0);
         let summary = Mutex::new(Summary { total, ..Default::default() });
         let lanes = by_conn.into_iter().map(|(conn, rows)| {
-            let done = &done;
-            let summary = &summary;
-            async move {
-                for row in rows {
-                    let (outcome, sent, detail) = match self.targets.get(&conn) {
-                        Some(t) => self.drive(t, &row).await?,
-                        None => (Outcome::Dead, false, Some(self.no_target(&row)?)),
-                    };
-                    let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                    {
-                        let mut s = summary.lock().unwrap_or_else(|p| p.into_inner());
-                        s.sent += usize::from(sent);
-                        match outcome {
-                            Outcome::Verified => s.verified += 1,
-                            Outcome::Stale => s.stale += 1,
-                            Outcome::Dead => s.dead += 1,
-                        }
+            // One record's writes go in order (QuickBooks would refuse the second as stale);
+            // different records of a connection go side by side.
+            let mut groups: Vec<Vec<OutboxRow>> = Vec::new();
+            let mut index: HashMap<(String, String), usize> = HashMap::new();
+            for r in rows {
+                match index.get(&(r.object.clone(), r.external_id.clone())) {
+                    Some(&i) => groups[i].push(r),
+                    None => {
+                        index.insert((r.object.clone(), r.external_id.clone()), groups.len());
+                        groups.push(vec![r]);
                     }
-                    let name = self.targets.get(&conn).map(|t| t.name.clone()).unwrap_or_else(|| conn.to_string());
-                    progress(&Event {
-                        outbox_id: row.id,
-                        connection: name,
-                        record: format!("{}/{}/{}", row.connection_id, row.object, row.external_id),
-                        field: row.field.clone(),
-                        outcome,
-                        sent,
-                        detail,
-                        done: n,
-                        total,
-                    });
                 }
-                Ok::<(), String>(())
+            }
+            let (done, summary) = (&done, &summary);
+            async move {
+                let results: Vec<Result<(), String>> = futures_util::stream::iter(groups)
+                    .map(|group| async move {
+                        for row in group {
+                            self.one(conn, &row, done, summary, total, progress).await?;
+                        }
+                        Ok(())
+                    })
+                    .buffer_unordered(self.settings.per_connection.max(1))
+                    .collect()
+                    .await;
+                results.into_iter().collect::<Result<(), String>>()
             }
         });
         for r in futures_util::future::join_all(lanes).await {
             r?;
         }
         Ok(summary.into_inner().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    async fn one(&self, conn: i64, row: &OutboxRow, done: &AtomicUsize, summary: &Mutex<Summary>, total: usize, progress: &(dyn Fn(&Event) + Send + Sync)) -> Result<(), String> {
+        let (outcome, sent, detail) = match self.targets.get(&conn) {
+            Some(t) => self.drive(t, row).await?,
+            None => (Outcome::Dead, false, Some(self.no_target(row)?)),
+        };
+        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+        {
+            let mut s = summary.lock().unwrap_or_else(|p| p.into_inner());
+            s.sent += usize::from(sent);
+            match outcome {
+                Outcome::Verified => s.verified += 1,
+                Outcome::Stale => s.stale += 1,
+                Outcome::Dead => s.dead += 1,
+            }
+        }
+        let name = self.targets.get(&conn).map(|t| t.name.clone()).unwrap_or_else(|| conn.to_string());
+        progress(&Event {
+            outbox_id: row.id,
+            connection: name,
+            record: format!("{}/{}/{}", row.connection_id, row.object, row.external_id),
+            field: row.field.clone(),
+            outcome,
+            sent,
+            detail,
+            done: n,
+            total,
+        });
+        Ok(())
     }
 
     fn no_target(&self, row: &OutboxRow) -> Result<String, String> {
@@ -282,7 +311,8 @@ impl Engine<'_> {
         if !crate::fields::same(field, &current, &old) {
             return Ok(Step::Stale { current });
         }
-        let req = provider::write_request(t.provider, &t.tenant, &row.object, &row.external_id, field, &new, &record, &row.idempotency_key).map_err(Failure::Permanent)?;
+        let w = provider::FieldWrite { object: &row.object, id: &row.external_id, field, value: &new };
+        let req = provider::write_request(t.provider, &t.tenant, w, &record, &row.idempotency_key).map_err(Failure::Permanent)?;
         let (body, _call) = t.requester.fetch(&req).await;
         let body = body.map_err(|e| classify(e, t.provider))?;
         let response_id = provider::write_outcome(t.provider, &row.object, &body).map_err(|m| Failure::Permanent(format!("{} refused the write: {m}", t.name)))?;

@@ -31,19 +31,9 @@ pub struct Tenant {
     pub id: Option<String>,
 }
 
+/// Percent-encodes an id or a query value (ids are digits, GUIDs or Shopify gids).
 fn enc(v: &str) -> String {
-    url_encode(v)
-}
-
-fn url_encode(v: &str) -> String {
-    let mut out = String::new();
-    for b in v.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
 }
 
 fn xero_headers(t: &Tenant) -> Vec<(String, String)> {
@@ -120,8 +110,21 @@ pub fn updated_at(provider: Provider, record: &Value) -> Option<String> {
     text_at(record, path)
 }
 
-/// One field write: the request and the idempotency key it carries (if the provider takes one).
-pub fn write_request(provider: Provider, t: &Tenant, object: &str, id: &str, field: &str, value: &str, current: &Value, key: &str) -> Result<PageRequest, String> {
+/// One field of one record to set.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldWrite<'a> {
+    pub object: &'a str,
+    pub id: &'a str,
+    /// The canonical field (`email`, `billingAddress`, ...).
+    pub field: &'a str,
+    pub value: &'a str,
+}
+
+/// The request for one field write, carrying `key` where the provider takes one
+/// (Xero `Idempotency-Key`, QuickBooks `requestid`) and built on `current`, the
+/// record as just re-read (QuickBooks' `SyncToken`, Shopify's other address parts).
+pub fn write_request(provider: Provider, t: &Tenant, w: FieldWrite<'_>, current: &Value, key: &str) -> Result<PageRequest, String> {
+    let FieldWrite { object, id, field, value } = w;
     match (provider, object) {
         (Provider::HubSpot, "contacts" | "companies") => {
             let mut props = Map::new();

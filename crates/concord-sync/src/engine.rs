@@ -175,14 +175,15 @@ fn prepare(connection_id: i64, provider: Provider, stream: &'static StreamSpec, 
 }
 
 /// [`prepare`] on a blocking thread, over the records at `records_at` of an owned page;
-/// gives the page back for what the caller still reads from it.
-async fn prepare_owned(connection_id: i64, provider: Provider, stream: &'static StreamSpec, body: Value, records_at: &'static str, sweep: Option<Sweep>) -> (Value, Vec<Prepared>, Option<String>, DriftTally) {
+/// gives the page back when the caller still reads from it (`keep`), else frees
+/// it there too (freeing a page's tree of values costs about as much as building it).
+async fn prepare_owned(connection_id: i64, provider: Provider, stream: &'static StreamSpec, body: Value, records_at: &'static str, sweep: Option<Sweep>, keep: bool) -> (Option<Value>, Vec<Prepared>, Option<String>, DriftTally) {
     let work = move || {
         let (page, newest, drift) = match lookup(&body, records_at) {
             Some(Value::Array(a)) => prepare(connection_id, provider, stream, a, sweep),
             _ => (Vec::new(), None, DriftTally::default()),
         };
-        (body, page, newest, drift)
+        (keep.then_some(body), page, newest, drift)
     };
     match tokio::task::spawn_blocking(work).await {
         Ok(done) => done,
@@ -344,7 +345,8 @@ impl Conn<'_> {
             let signal = (self.spec.signal)(stream, &body, &pos, n, count);
             let mut body = body;
             let follow_ups = self.complete(stream, &mut body, t).await?;
-            let (body, page, newest, drift) = prepare_owned(self.target.connection_id, self.target.provider, stream, body, stream.records_at, None).await;
+            let remaining = self.spec.total_at.and_then(|p| lookup(&body, p)).and_then(Value::as_u64).map(|total| total.saturating_sub(count as u64));
+            let (_, page, newest, drift) = prepare_owned(self.target.connection_id, self.target.provider, stream, body, stream.records_at, None, false).await;
             t.drift.merge(drift);
             let bookmark = match (&newest, &pos.since) {
                 (Some(nw), Some(s)) if nw <= s => None,
@@ -383,7 +385,6 @@ impl Conn<'_> {
             t.changed += changed;
             t.records += page.iter().filter(|r| r.object == stream.name).count() as u64;
             t.pages += 1;
-            let remaining = self.spec.total_at.and_then(|p| lookup(&body, p)).and_then(Value::as_u64).map(|total| total.saturating_sub(count as u64));
             self.emit(stream, Phase::Page, t, remaining, None);
             match (next, next_req) {
                 (Some(p), Some(Ok(_))) => {
@@ -452,7 +453,8 @@ impl Conn<'_> {
                 Some(Value::Array(a)) => a.len(),
                 _ => 0,
             };
-            let (body, page, newest, drift) = prepare_owned(self.target.connection_id, self.target.provider, stream, body, stream.sweep_records_at, Some(kind)).await;
+            let (body, page, newest, drift) = prepare_owned(self.target.connection_id, self.target.provider, stream, body, stream.sweep_records_at, Some(kind), true).await;
+            let body = body.unwrap_or(Value::Null);
             t.drift.merge(drift);
             t.changed += self.commit(stream, &page, None, &call, &[])?;
             t.records += page.iter().filter(|r| r.object == stream.name).count() as u64;

@@ -583,12 +583,14 @@ function filterEntries(entries: AuditEntry[], filter: AuditFilter): AuditEntry[]
 
 /**
  * Named situations for looking at the UI by hand: `npm run dev`, then open
- * `/?mock=broken-chain` (or empty, error, slow).
+ * `/?mock=broken-chain` (or empty, error, slow, large: 50,000 conflicts).
  */
 export function mockScenario(name: string | null): MockBackendOptions {
   switch (name) {
     case "empty":
-      return { entries: [], connections: [] };
+      return { entries: [], connections: [], conflicts: [], links: [], discrepancies: [] };
+    case "large":
+      return { conflicts: sampleConflicts(50_000) };
     case "broken-chain":
       return { fault: { rowId: 7, reason: "hash does not match the previous entry" } };
     case "error":

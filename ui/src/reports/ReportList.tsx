@@ -45,7 +45,7 @@ export function ReportList() {
         <div className="banner banner-ok" role="status" data-testid="report-done">
           <p>
             Saved {formatCount(done.rows)} {done.rows === 1 ? "row" : "rows"} to <code data-testid="report-path">{done.path}</code>.
-            {done.totals.map((t) => ` ${t.currency || "No currency"}: ${t.amounts.map((a) => `${a.column} ${t.currency ? formatMoney(a.amount, t.currency) : a.amount}`).join(", ")}.`)}
+            {done.totals.filter((t) => t.amounts.length > 0).map((t) => ` ${t.currency || "No currency"}: ${t.amounts.map((a) => `${a.column} ${t.currency ? formatMoney(a.amount, t.currency) : a.amount}`).join(", ")}.`)}
             {done.note ? ` ${done.note}.` : ""}
           </p>
         </div>

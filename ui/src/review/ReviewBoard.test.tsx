@@ -69,6 +69,22 @@ describe("review list", () => {
 });
 
 describe("keyboard path", () => {
+  it("puts focus on the list once conflicts arrive, so the keys work at once", async () => {
+    renderWithBackend(<ReviewBoard />, createMockBackend({ conflicts: sampleConflicts(6) }));
+    const list = await screen.findByTestId("review-list");
+    await waitFor(() => expect(list, "no click is needed before the first key").toHaveFocus());
+  });
+
+  it("leaves focus where a keyboard user put it", async () => {
+    const before = document.createElement("button");
+    document.body.append(before);
+    before.focus();
+    renderWithBackend(<ReviewBoard />, createMockBackend({ conflicts: sampleConflicts(6) }));
+    await screen.findAllByTestId("conflict-row");
+    expect(before, "focus is not taken from a control that holds it").toHaveFocus();
+    before.remove();
+  });
+
   it("moves with the arrows, picks with 2 and confirms with Enter", async () => {
     const conflicts = sampleConflicts(24);
     const { list, user, spies } = await open(conflicts);

@@ -60,6 +60,18 @@ export function ReviewBoard() {
   const conflicts = loaded.data;
   const rows = useMemo(() => buildRows(conflicts ?? [], { entity, field, text: search }), [conflicts, entity, field, search]);
   const fields = useMemo(() => fieldsOf(conflicts ?? []), [conflicts]);
+  // Once the first page is on screen the list takes focus, so the keys work without a click;
+  // but never from a control that has it (a keyboard user moving through the navigation keeps it).
+  const focusedOnce = useRef(false);
+  const hasRows = rows.length > 0;
+  useEffect(() => {
+    if (hasRows && !focusedOnce.current) {
+      focusedOnce.current = true;
+      const holder = document.activeElement;
+      if (holder === null || holder === document.body) listRef.current?.focus({ preventScroll: true });
+    }
+  }, [hasRows]);
+
   const current = active >= 0 ? rows[active] : undefined;
   const activeConflict = current?.kind === "conflict" ? current.conflict : undefined;
   const firstConflict = useMemo(() => nextConflict(rows, -1, 1), [rows]);
