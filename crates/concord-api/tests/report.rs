@@ -451,28 +451,38 @@ fn libreoffice_opens_hostile_text_as_text_and_amounts_as_numbers() {
         if std::env::var("CONCORD_REQUIRE_SOFFICE").as_deref() == Ok("1") {
             panic!("CONCORD_REQUIRE_SOFFICE=1 but soffice is not installed; run scripts/system-deps.sh (libreoffice-calc-nogui)");
         }
-        eprintln!("SKIPPED libreoffice_opens_hostile_text_as_text_and_amounts_as_numbers: soffice not found (install libreoffice-calc-nogui; CI sets CONCORD_REQUIRE_SOFFICE=1)");
+        // Straight to stderr, past the test harness's capture, so the skip is seen.
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"SKIPPED libreoffice_opens_hostile_text_as_text_and_amounts_as_numbers: soffice not found (install libreoffice-calc-nogui; CI sets CONCORD_REQUIRE_SOFFICE=1)\n",
+        );
         return;
     };
     let (dir, ws) = hostile_workspace();
     let profile = tempfile::tempdir().unwrap();
     let converted = dir.path().join("converted");
-    for bom in [false, true] {
-        let (_, _) = export(&ws, ReportKind::Unmatched, dir.path(), bom);
-        let csv_path = dir.path().join(format!("unmatched{}.csv", if bom { "-bom" } else { "" }));
-        // A private profile per run, so parallel soffice runs never share one; UTF-8 named as a person would in the import dialog.
-        // Formula evaluation is LibreOffice's default for CSV, so an unguarded `=...` would arrive as a live formula.
+    let convert = |csv_path: &Path| {
         let out = Command::new(soffice)
             .arg("--headless")
             .arg(format!("-env:UserInstallation=file://{}", profile.path().display()))
             .arg("--infilter=CSV:44,34,76,1")
             .args(["--convert-to", "fods", "--outdir"])
             .arg(&converted)
-            .arg(&csv_path)
+            .arg(csv_path)
             .output()
             .expect("soffice must run");
-        assert!(out.status.success(), "soffice must convert the report: {}", String::from_utf8_lossy(&out.stderr));
-        let cells = fods_cells(&converted.join(csv_path.with_extension("fods").file_name().unwrap()));
+        assert!(out.status.success(), "soffice must convert {}: {}", csv_path.display(), String::from_utf8_lossy(&out.stderr));
+        fods_cells(&converted.join(csv_path.with_extension("fods").file_name().unwrap()))
+    };
+    // The control: the same conversion turns an unguarded `=` cell into a live formula, so the checks below can fail.
+    let control = write(dir.path(), "control.csv", "name,amount\r\n=1+1,5\r\n");
+    assert!(convert(&control).iter().any(|c| c.1), "LibreOffice must evaluate an unguarded formula, or this test proves nothing");
+    for bom in [false, true] {
+        let (_, _) = export(&ws, ReportKind::Unmatched, dir.path(), bom);
+        let csv_path = dir.path().join(format!("unmatched{}.csv", if bom { "-bom" } else { "" }));
+        // A private profile per test, so parallel soffice runs never share one; UTF-8 named as a person would in the import dialog.
+        // Formula evaluation is LibreOffice's default for CSV (the control above shows it).
+        let cells = convert(&csv_path);
         assert!(cells.len() > 20, "the sheet must hold the report's cells (bom={bom})");
         assert!(cells.iter().all(|c| !c.1), "no cell may arrive as a formula (bom={bom}): {:?}", cells.iter().filter(|c| c.1).collect::<Vec<_>>());
         let hostile = cells.iter().find(|c| c.2.contains("HYPERLINK")).expect("the hostile name must arrive");

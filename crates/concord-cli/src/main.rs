@@ -102,6 +102,12 @@ enum Command {
     /// Decide every conflict on a field for one system ("Xero wins billing address for every customer").
     Rule(push::RuleArgs),
     /// Push the decisions to the systems that lost (--dry-run shows the writes); exits 1 if anything did not land.
+    ///
+    /// Each write is recorded in the outbox before it is sent, the record is re-read
+    /// first (a change since the decision sends the conflict back to review), and it is
+    /// re-read after to verify. Tokens come from the OS keychain; on a machine without
+    /// one, give a connection's token in CONCORD_TOKEN_<NAME> (the name upper-cased,
+    /// other characters as `_`), never on the command line.
     Push(push::PushArgs),
     /// List writes (--state dead is the dead-letter list), or retry one by hand: `concord outbox retry ID`.
     Outbox(push::OutboxArgs),

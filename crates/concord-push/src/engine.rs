@@ -413,6 +413,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn failures_are_classified_by_what_trying_again_can_do() {
+        let rejected = |message: &str| SyncError::Rejected { provider: "QuickBooks", status: 400, what: "POST /v3/company/1/customer".into(), message: message.into() };
+        let stale = classify(rejected("Stale Object Error : You and another user were working on the same thing."), Provider::QuickBooks);
+        assert!(matches!(stale, Failure::Stale(_)), "QuickBooks' 5010 means someone changed the record: back to review, not a dead letter");
+        assert!(matches!(classify(rejected("Duplicate Name Exists Error"), Provider::QuickBooks), Failure::Permanent(_)), "a validation refusal will not pass on a retry");
+        let server = SyncError::Server { provider: "Xero", status: 503, what: "POST".into(), retries: 0 };
+        assert!(matches!(classify(server, Provider::Xero), Failure::Transient(_, None, false)), "a server error is retried with backoff");
+        let throttled = SyncError::Throttled { provider: "HubSpot", what: "PATCH".into(), retry_after: Some(Duration::from_secs(2)) };
+        assert!(matches!(classify(throttled, Provider::HubSpot), Failure::Transient(_, Some(_), true)), "a 429 waits as long as the provider says and does not use up a try");
+    }
+
+    #[test]
     fn keys_are_stable_short_and_distinct() {
         let a = idempotency_key(1, "2/contacts/9", "email", 0);
         assert_eq!(a, idempotency_key(1, "2/contacts/9", "email", 0), "a retry or a restart must send the same key");
