@@ -8,6 +8,8 @@
 //! the fsync and the rename. Prints rows, seconds, rows/s and peak RSS (VmHWM).
 //!
 //! Run: `cargo bench -p concord-api --bench report` (optionally `-- ROWS`).
+//! `CONCORD_BENCH_DIR=/some/folder` keeps the filled workspace there and reuses
+//! it on the next run (when it holds ROWS documents), so repeated timings skip the fill.
 
 use concord_api::report::{ReportKind, ReportOptions};
 use concord_api::Workspace;
@@ -27,12 +29,28 @@ fn peak_rss_mb() -> u64 {
 
 fn main() {
     let rows: u64 = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(1_000_000);
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    let ws = Workspace::init(dir.path(), Arc::new(FixedClock::at("2026-11-23T09:30:00Z").unwrap()), "bench").expect("a workspace");
+    let tmp = tempfile::tempdir().expect("a temporary folder");
+    let kept = std::env::var_os("CONCORD_BENCH_DIR").map(std::path::PathBuf::from);
+    let dir = kept.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+    let clock = Arc::new(FixedClock::at("2026-11-23T09:30:00Z").unwrap());
+    let stored = |dir: &std::path::Path| -> Option<u64> {
+        let conn = rusqlite::Connection::open_with_flags(dir.join("concord.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).ok()?;
+        conn.query_row("SELECT count(*) FROM canonical_records", [], |r| r.get(0)).ok()
+    };
+    let reuse = kept.is_some() && stored(&dir) == Some(rows);
+    let ws = if reuse {
+        Workspace::open(&dir, clock, "bench").expect("the kept workspace opens")
+    } else {
+        if kept.is_some() {
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).expect("the bench folder");
+        }
+        Workspace::init(&dir, clock, "bench").expect("a workspace")
+    };
     let t = Instant::now();
-    {
+    if !reuse {
         // Straight into the table (no raw payloads): this bench measures reading, not syncing.
-        let mut conn = rusqlite::Connection::open(dir.path().join("concord.db")).unwrap();
+        let mut conn = rusqlite::Connection::open(dir.join("concord.db")).unwrap();
         conn.execute_batch("PRAGMA foreign_keys = OFF; PRAGMA synchronous = OFF;").unwrap();
         let tx = conn.transaction().unwrap();
         {
@@ -59,9 +77,9 @@ fn main() {
         }
         tx.commit().unwrap();
     }
-    println!("stored {rows} documents in {:.2} s; peak RSS {} MB", t.elapsed().as_secs_f64(), peak_rss_mb());
+    println!("stored {rows} documents in {:.2} s{}; peak RSS {} MB", t.elapsed().as_secs_f64(), if reuse { " (reused)" } else { "" }, peak_rss_mb());
     if std::env::var_os("CONCORD_BENCH_PHASES").is_some() {
-        let conn = rusqlite::Connection::open(dir.path().join("concord.db")).unwrap();
+        let conn = rusqlite::Connection::open(dir.join("concord.db")).unwrap();
         for (name, sql) in [
             ("scan", "SELECT count(*), sum(length(data)) FROM canonical_records"),
             ("one json_extract", "SELECT count(json_extract(data, '$.number')) FROM canonical_records"),
@@ -76,7 +94,7 @@ fn main() {
     // CONCORD_BENCH_ONLY=unmatched (or another kind) times one report, e.g. under a profiler.
     let only = std::env::var("CONCORD_BENCH_ONLY").ok();
     for kind in [ReportKind::Unmatched, ReportKind::Reconciliation].into_iter().filter(|k| only.as_deref().is_none_or(|o| o == k.as_str())) {
-        let out = dir.path().join(format!("{}.csv", kind.as_str()));
+        let out = dir.join(format!("{}.csv", kind.as_str()));
         let t = Instant::now();
         let s = ws.report(kind, &out, &ReportOptions { bom: true }).expect("the report is written");
         let secs = t.elapsed().as_secs_f64();

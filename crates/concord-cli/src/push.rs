@@ -250,8 +250,11 @@ pub fn outbox(ws: &Workspace, args: OutboxArgs) -> Result<ExitCode, ApiError> {
 
 /// Runs `concord undo`.
 pub fn undo(ws: &Workspace, args: UndoArgs) -> Result<ExitCode, ApiError> {
-    let pushed = ws.outbox(None)?.iter().any(|e| e.conflict_id == Some(args.conflict) && e.purpose == "push" && e.state == "verified")
-        && ws.decision(args.conflict)?.is_some_and(|d| d.kind == "choose");
+    // Revert when the decision in force has writes that landed; otherwise take it back.
+    let pushed = match ws.decision(args.conflict)? {
+        Some(d) if d.kind == "choose" => ws.outbox(Some("verified"))?.iter().any(|e| e.decision_id == Some(d.id)),
+        _ => false,
+    };
     if !pushed {
         let view = ws.undo_decision(args.conflict)?;
         println!("conflict {} is back in review (status {})", view.id, view.status);

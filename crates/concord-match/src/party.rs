@@ -394,13 +394,19 @@ pub(crate) fn compare(a: &PartyFeatures, b: &PartyFeatures) -> Scored {
         }
         _ => {}
     }
-    let shared_email = a.emails().iter().find(|e| b.emails().contains(e)).copied();
-    if shared_email.is_some_and(|e| e & 1 == 0) && a.emails().iter().chain(b.emails()).all(|e| e & 1 == 0 || b.emails().contains(e) && a.emails().contains(e)) {
-        // A shared mailbox (accounts@, info@) names an office, not a person.
+    // A person's own address shared is strong; a shared mailbox (accounts@,
+    // info@) names an office, not a person, so it only weighs a little.
+    let common = |personal: u64| a.emails().iter().any(|e| e & 1 == personal && b.emails().contains(e));
+    let own = |f: &PartyFeatures| f.emails().iter().any(|e| e & 1 == 1);
+    if !common(1) && common(0) {
         w += 3.0;
         ev.push("same shared mailbox".into());
+        if own(a) && own(b) {
+            w -= 2.0;
+            ev.push("different email".into());
+        }
     } else if !a.emails().is_empty() && !b.emails().is_empty() {
-        if shared_email.is_some_and(|e| e & 1 == 1) {
+        if common(1) {
             w += 14.0;
             if method == Method::Probabilistic {
                 method = Method::Email;

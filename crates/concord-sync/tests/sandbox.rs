@@ -517,35 +517,36 @@ async fn shopify_orders_are_stored_with_every_line_and_their_refunds_as_payments
             .collect();
         (orders, refunds)
     };
-    let w = env.sb.state().read();
-    let money = |cents: i64| Decimal::new(cents, 2);
-    let mut refunded_orders = 0;
-    for (i, d) in w.shopify.orders.iter().enumerate() {
-        let id = record_id(&w, RecordRef { provider: concord_sandbox::Provider::Shopify, object: RecordObject::Orders, index: i as u32 });
-        let doc = orders.get(&id).unwrap_or_else(|| panic!("order {id} must be stored as a sales document"));
-        let want = w.order_amounts(d).lines;
-        assert_eq!(doc.lines.len(), want.len(), "order {id} must keep every line item, past the first page of {} too", concord_sync::providers::shopify::LINE_PAGE);
-        let line_sum: Decimal = doc.lines.iter().map(|l| l.line_amount).sum();
-        let want_sum: Decimal = want.iter().map(|l| l.amount).sum();
-        assert_eq!(line_sum, want_sum, "order {id}: the stored lines must be the served lines, not a prefix");
-        refunded_orders += usize::from(d.refunded_cents > 0);
+    {
+        let w = env.sb.state().read();
+        let money = |cents: i64| Decimal::new(cents, 2);
+        let mut refunded_orders = 0;
+        for (i, d) in w.shopify.orders.iter().enumerate() {
+            let id = record_id(&w, RecordRef { provider: concord_sandbox::Provider::Shopify, object: RecordObject::Orders, index: i as u32 });
+            let doc = orders.get(&id).unwrap_or_else(|| panic!("order {id} must be stored as a sales document"));
+            let want = w.order_amounts(d).lines;
+            assert_eq!(doc.lines.len(), want.len(), "order {id} must keep every line item, past the first page of {} too", concord_sync::providers::shopify::LINE_PAGE);
+            let line_sum: Decimal = doc.lines.iter().map(|l| l.line_amount).sum();
+            let want_sum: Decimal = want.iter().map(|l| l.amount).sum();
+            assert_eq!(line_sum, want_sum, "order {id}: the stored lines must be the served lines, not a prefix");
+            refunded_orders += usize::from(d.refunded_cents > 0);
+        }
+        assert_eq!(orders[&record_id(&w, RecordRef { provider: concord_sandbox::Provider::Shopify, object: RecordObject::Orders, index: long_order as u32 })].lines.len(), long_lines, "the long order must be completed by follow-up queries");
+        let live: Vec<(usize, &concord_sandbox::record::PaymentRecord)> = w.shopify.refunds.iter().enumerate().filter(|(_, r)| !r.deleted).collect();
+        assert!(!live.is_empty() && refunded_orders > 0, "the seeded business must hold refunds for this test to mean anything");
+        assert_eq!(refunds.len(), live.len(), "every refund the orders carry must be stored once, and nothing else");
+        for (ri, r) in live {
+            let id = record_id(&w, RecordRef { provider: concord_sandbox::Provider::Shopify, object: RecordObject::Refunds, index: ri as u32 });
+            let p = refunds.get(&id).unwrap_or_else(|| panic!("refund {id} must be stored as a payment"));
+            let order_id = record_id(&w, RecordRef { provider: concord_sandbox::Provider::Shopify, object: RecordObject::Orders, index: r.doc });
+            assert_eq!(p.direction, PaymentDirection::Refunded, "refund {id} must be money paid back, so matching nets it");
+            assert_eq!(p.amount, money(r.amount_cents), "refund {id}'s amount must be the shop's totalRefundedSet");
+            assert_eq!(p.allocations.len(), 1, "refund {id} is against exactly one order");
+            assert_eq!(p.allocations[0].document_ref, order_id, "refund {id} must point at its order");
+            assert_eq!(p.allocations[0].document_object.as_deref(), Some("orders"), "refund {id}'s target is an order");
+            assert_eq!(p.allocations[0].amount, p.amount, "the whole refund is against its order");
+        }
     }
-    assert_eq!(orders[&record_id(&w, RecordRef { provider: concord_sandbox::Provider::Shopify, object: RecordObject::Orders, index: long_order as u32 })].lines.len(), long_lines, "the long order must be completed by follow-up queries");
-    let live: Vec<(usize, &concord_sandbox::record::PaymentRecord)> = w.shopify.refunds.iter().enumerate().filter(|(_, r)| !r.deleted).collect();
-    assert!(!live.is_empty() && refunded_orders > 0, "the seeded business must hold refunds for this test to mean anything");
-    assert_eq!(refunds.len(), live.len(), "every refund the orders carry must be stored once, and nothing else");
-    for (ri, r) in live {
-        let id = record_id(&w, RecordRef { provider: concord_sandbox::Provider::Shopify, object: RecordObject::Refunds, index: ri as u32 });
-        let p = refunds.get(&id).unwrap_or_else(|| panic!("refund {id} must be stored as a payment"));
-        let order_id = record_id(&w, RecordRef { provider: concord_sandbox::Provider::Shopify, object: RecordObject::Orders, index: r.doc });
-        assert_eq!(p.direction, PaymentDirection::Refunded, "refund {id} must be money paid back, so matching nets it");
-        assert_eq!(p.amount, money(r.amount_cents), "refund {id}'s amount must be the shop's totalRefundedSet");
-        assert_eq!(p.allocations.len(), 1, "refund {id} is against exactly one order");
-        assert_eq!(p.allocations[0].document_ref, order_id, "refund {id} must point at its order");
-        assert_eq!(p.allocations[0].document_object.as_deref(), Some("orders"), "refund {id}'s target is an order");
-        assert_eq!(p.allocations[0].amount, p.amount, "the whole refund is against its order");
-    }
-    drop(w);
     let diffs = differences(&env, &[(Provider::Shopify, "orders"), (Provider::Shopify, "refunds")]).await;
     assert!(diffs.is_empty(), "the store must equal the sandbox for orders and refunds: {diffs:#?}");
 }
