@@ -20,6 +20,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
+/// mimalloc rather than glibc malloc: a sync allocates and frees millions of
+/// small JSON values (ARCHITECTURE.md, concord-sync).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The workspace the window works on (or why it could not be opened), and the
 /// long operations running now, each with the signal that cancels it.
 pub struct Desktop {

@@ -27,6 +27,15 @@ fn peak_rss_mb() -> u64 {
         / 1024
 }
 
+/// CPU seconds this process has used (user + system), from /proc/self/stat; 0 where unavailable.
+fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses): utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest.split_whitespace().skip(11).take(2).filter_map(|v| v.parse().ok()).collect();
+    f.iter().sum::<f64>() / 100.0
+}
+
 fn main() {
     let rows: u64 = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(1_000_000);
     let tmp = tempfile::tempdir().expect("a temporary folder");
@@ -95,12 +104,13 @@ fn main() {
     let only = std::env::var("CONCORD_BENCH_ONLY").ok();
     for kind in [ReportKind::Unmatched, ReportKind::Reconciliation].into_iter().filter(|k| only.as_deref().is_none_or(|o| o == k.as_str())) {
         let out = dir.join(format!("{}.csv", kind.as_str()));
-        let t = Instant::now();
+        let (t, cpu) = (Instant::now(), cpu_secs());
         let s = ws.report(kind, &out, &ReportOptions { bom: true }).expect("the report is written");
         let secs = t.elapsed().as_secs_f64();
+        let cpu = cpu_secs() - cpu;
         let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
         println!(
-            "{}: {} rows in {secs:.2} s ({:.0} rows/s, {:.0} MB); peak RSS so far {} MB",
+            "{}: {} rows in {secs:.2} s, {cpu:.2} s CPU ({:.0} rows/s, {:.0} MB); peak RSS so far {} MB",
             kind.as_str(),
             s.rows,
             f64::from(s.rows) / secs,

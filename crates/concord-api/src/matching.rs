@@ -156,18 +156,6 @@ pub struct DiscrepancyView {
     pub currency: Option<String>,
 }
 
-/// The date and currency of one stored discrepancy, kept beside the table
-/// (under [`DETAILS_KEY`]) and joined on its kind, entity and records.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct DiscrepancyFacts {
-    date: Option<String>,
-    currency: Option<String>,
-}
-
-fn facts_key(kind: &str, entity_key: &str, records: &str) -> String {
-    format!("{kind}\u{1f}{entity_key}\u{1f}{records}")
-}
-
 /// Who owns one field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -214,8 +202,6 @@ pub struct ImportSummary {
 
 const POLICY_KEY: &str = "policy";
 const SETTINGS_KEY: &str = "thresholds";
-/// Each discrepancy's date and currency from the last run (the discrepancies table has no columns for them).
-const DETAILS_KEY: &str = "discrepancy_facts";
 
 fn clamp(n: usize) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
@@ -223,6 +209,32 @@ fn clamp(n: usize) -> i32 {
 
 fn internal(e: impl std::fmt::Display) -> ApiError {
     ApiError::new(ErrorCode::Internal, e.to_string())
+}
+
+/// A stored conflict with each candidate's system named.
+fn conflict_view(r: conflict::ConflictRow, names: &HashMap<i64, String>) -> Result<ConflictView> {
+    let cands: Vec<concord_match::Candidate> = serde_json::from_str(&r.candidates).map_err(internal)?;
+    let suggested_value = cands.iter().find(|c| Some(&c.record) == r.suggested_winner.as_ref()).map(|c| c.value.clone());
+    Ok(ConflictView {
+        id: i32::try_from(r.id).unwrap_or(i32::MAX),
+        entity_key: r.entity_key,
+        field: r.field,
+        values: cands
+            .into_iter()
+            .map(|c| ConflictValue {
+                system: names.get(&c.connection_id).cloned().unwrap_or_else(|| c.connection_id.to_string()),
+                record: c.record,
+                provider: c.provider,
+                role: c.role.as_str().into(),
+                value: c.value,
+                last_modified: c.last_modified,
+            })
+            .collect(),
+        suggested_winner: r.suggested_winner,
+        suggested_value,
+        reason: r.reason,
+        status: r.status,
+    })
 }
 
 /// Splits a record key `connection/object/external id` (the id may contain `/`).
@@ -381,18 +393,12 @@ impl Workspace {
                     records: serde_json::to_string(&d.records).map_err(internal)?,
                     summary: d.summary.clone(),
                     amount: d.amount.map(|a| a.to_string()),
+                    date: d.date.clone(),
+                    currency: d.currency.clone(),
                     detected_at: String::new(),
                 })
             })
             .collect::<Result<_>>()?;
-        let facts: HashMap<String, DiscrepancyFacts> = plan
-            .discrepancies
-            .iter()
-            .zip(&found)
-            .filter(|(d, _)| d.date.is_some() || d.currency.is_some())
-            .map(|(d, row)| (facts_key(&row.kind, &row.entity_key, &row.records), DiscrepancyFacts { date: d.date.clone(), currency: d.currency.clone() }))
-            .collect();
-        let facts_json = serde_json::to_string(&facts).map_err(internal)?;
         let count = |s: LinkState| clamp(plan.links.iter().filter(|l| l.state == s).count());
         let summary = MatchSummary {
             parties: clamp(records.parties.len()),
@@ -413,7 +419,6 @@ impl Workspace {
             record_link::replace_computed(tx, &link_rows, &now)?;
             conflict::record_detected(tx, &conflicts, &now)?;
             discrepancy::replace_all(tx, &found, &now)?;
-            match_setting::set(tx, DETAILS_KEY, &facts_json, &now)?;
             audit::append(tx, &audit::NewEntry { actor: self.actor(), action: "match.run", subject: "workspace", detail: &serde_json::json!(summary) }, &now)
         })?;
         Ok(summary)
@@ -471,45 +476,22 @@ impl Workspace {
     pub fn conflicts(&self, status: Option<&str>) -> Result<Vec<ConflictView>> {
         let names = self.system_names()?;
         let rows = conflict::list(self.store().conn(), status)?;
-        rows.into_iter()
-            .map(|r| {
-                let cands: Vec<concord_match::Candidate> = serde_json::from_str(&r.candidates).map_err(internal)?;
-                let suggested_value = cands.iter().find(|c| Some(&c.record) == r.suggested_winner.as_ref()).map(|c| c.value.clone());
-                Ok(ConflictView {
-                    id: i32::try_from(r.id).unwrap_or(i32::MAX),
-                    entity_key: r.entity_key,
-                    field: r.field,
-                    values: cands
-                        .into_iter()
-                        .map(|c| ConflictValue {
-                            system: names.get(&c.connection_id).cloned().unwrap_or_else(|| c.connection_id.to_string()),
-                            record: c.record,
-                            provider: c.provider,
-                            role: c.role.as_str().into(),
-                            value: c.value,
-                            last_modified: c.last_modified,
-                        })
-                        .collect(),
-                    suggested_winner: r.suggested_winner,
-                    suggested_value,
-                    reason: r.reason,
-                    status: r.status,
-                })
-            })
-            .collect()
+        rows.into_iter().map(|r| conflict_view(r, &names)).collect()
+    }
+
+    /// One stored conflict, as the Review screen shows it.
+    pub(crate) fn conflict_by_id(&self, id: i64) -> Result<Option<ConflictView>> {
+        let names = self.system_names()?;
+        let row = conflict::get(self.store().conn(), id)?;
+        row.map(|r| conflict_view(r, &names)).transpose()
     }
 
     /// What the last matching run found wrong with the money, most severe first.
     pub fn discrepancies(&self) -> Result<Vec<DiscrepancyView>> {
-        let (rows, facts) = {
-            let store = self.store();
-            (discrepancy::list(store.conn())?, match_setting::get(store.conn(), DETAILS_KEY)?)
-        };
-        let facts: HashMap<String, DiscrepancyFacts> = facts.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+        let rows = discrepancy::list(self.store().conn())?;
         Ok(rows
             .into_iter()
             .map(|d| {
-                let f = facts.get(&facts_key(&d.kind, &d.entity_key, &d.records)).cloned().unwrap_or_default();
                 DiscrepancyView {
                     id: i32::try_from(d.id).unwrap_or(i32::MAX),
                     kind: d.kind,
@@ -518,9 +500,9 @@ impl Workspace {
                     records: serde_json::from_str(&d.records).unwrap_or_default(),
                     summary: d.summary,
                     amount: d.amount,
-                    month: f.date.as_deref().and_then(|x| x.get(..7)).map(str::to_string),
-                    date: f.date,
-                    currency: f.currency,
+                    month: d.date.as_deref().and_then(|x| x.get(..7)).map(str::to_string),
+                    date: d.date,
+                    currency: d.currency,
                 }
             })
             .collect())
@@ -649,6 +631,36 @@ mod tests {
         let after = ws.links(None, None).unwrap();
         assert_eq!(after.iter().find(|l| l.left == links[0].left).map(|l| l.state.as_str()), Some("rejected"), "an unlink survives the next run");
         assert!(ws.decide_link("1/x/y", "nope", LinkAction::Link).is_err(), "a malformed key is refused");
+    }
+
+    #[test]
+    fn every_kind_of_decision_survives_reruns() {
+        let (dir, ws) = workspace();
+        let a = write(dir.path(), "a.csv", "id,first,last,email,postcode\n1,Zoe,Ng,zoe@x.com,4064\n2,Tom,Lee,tom@y.com,2095\n3,Ana,Silva,ana@z.com,3000\n4,Raj,Patel,raj@w.com,6000\n");
+        let b = write(dir.path(), "b.csv", "id,first,last,email,postcode\nA,Zoe,Ng,zoe@x.com,4064\nB,Tom,Lee,tom@y.com,2095\nC,Ana,Silva,ana@z.com,3000\nD,Rajesh,Patel-Kumar,rp@v.com,6001\n");
+        ws.import_csv("crm", "parties", &a, &[]).unwrap();
+        ws.import_csv("legacy", "parties", &b, &[]).unwrap();
+        ws.run_matching().unwrap();
+        let auto = ws.links(Some("auto"), Some("party")).unwrap();
+        assert_eq!(auto.len(), 3, "Zoe, Tom and Ana are in both spreadsheets: {auto:?}");
+        let key = |id: &str| auto.iter().find(|l| l.left_id == id).map(|l| (l.left.clone(), l.right.clone())).unwrap();
+        let (zoe, tom, ana) = (key("1"), key("2"), key("3"));
+        let raj_left = zoe.0.replace("/1", "/4");
+        let raj_right = zoe.1.replace("/A", "/D");
+        ws.decide_link(&zoe.0, &zoe.1, LinkAction::Confirm).unwrap();
+        ws.decide_link(&tom.0, &tom.1, LinkAction::Reject).unwrap();
+        ws.decide_link(&ana.0, &ana.1, LinkAction::Unlink).unwrap();
+        ws.decide_link(&raj_left, &raj_right, LinkAction::Link).unwrap();
+        for run in 0..2 {
+            let summary = ws.run_matching().unwrap();
+            let state = |l: &str, r: &str| ws.links(None, None).unwrap().into_iter().find(|x| x.left == l && x.right == r).map(|x| x.state);
+            assert_eq!(state(&zoe.0, &zoe.1).as_deref(), Some("confirmed"), "run {run}: a confirmation holds");
+            assert_eq!(state(&tom.0, &tom.1).as_deref(), Some("rejected"), "run {run}: a rejection holds although the scorer would link them");
+            assert_eq!(state(&ana.0, &ana.1).as_deref(), Some("rejected"), "run {run}: an unlink is kept as a rejection");
+            assert_eq!(state(&raj_left, &raj_right).as_deref(), Some("manual"), "run {run}: a hand-made link holds although the scorer would not make it");
+            assert_eq!(summary.customers, 2, "run {run}: Zoe (confirmed) and Raj (manual) are customers; Tom and Ana stay apart: {summary:?}");
+            assert_eq!(summary.decided_links, 4, "run {run}: every decision is counted: {summary:?}");
+        }
     }
 
     #[test]

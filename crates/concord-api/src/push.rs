@@ -217,9 +217,8 @@ fn not_found(id: i32) -> ApiError {
 
 impl Workspace {
     fn conflict_view(&self, id: i64) -> Result<ConflictView> {
-        // Listing one status keeps this to the conflicts that share it, not every conflict.
-        let status = conflict::get(self.store().conn(), id)?.ok_or_else(|| not_found(clamp(id)))?.status;
-        self.conflicts(Some(&status))?.into_iter().find(|c| i64::from(c.id) == id).ok_or_else(|| not_found(clamp(id)))
+        // One row, not a listing: the Review screen calls this on every keystroke that decides.
+        self.conflict_by_id(id)?.ok_or_else(|| not_found(clamp(id)))
     }
 
     /// The decision in force for a conflict, if any.

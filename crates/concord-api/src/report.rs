@@ -20,7 +20,7 @@ use crate::error::{ApiError, ErrorCode, Result};
 use crate::workspace::{Workspace, DATABASE_FILE};
 use concord_report::{Cell, Column, ColumnKind as K, Options, ReportError, ReportWriter};
 use concord_store::audit;
-use rusqlite::{Connection, OpenFlags, Row};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -208,6 +208,56 @@ type Out = ReportWriter<File>;
 /// A text column's value (NULL as `None`); every text column is CAST AS TEXT in SQL.
 fn t<'r>(row: &'r Row<'_>, i: usize) -> rusqlite::Result<Option<&'r str>> {
     Ok(row.get_ref(i)?.as_str_or_null()?)
+}
+
+/// A TEXT column read in place, as `CAST(x AS TEXT)` would give it (a blob's
+/// bytes as UTF-8, a number in decimal); for the hot loops, which skip the SQL cast.
+fn text<'r>(row: &'r Row<'_>, i: usize) -> rusqlite::Result<Option<Cow<'r, str>>> {
+    use rusqlite::types::ValueRef;
+    Ok(match row.get_ref(i)? {
+        ValueRef::Null => None,
+        ValueRef::Text(b) | ValueRef::Blob(b) => Some(String::from_utf8_lossy(b)),
+        ValueRef::Integer(n) => Some(Cow::Owned(n.to_string())),
+        ValueRef::Real(_) => Some(Cow::Owned(row.get_ref(i)?.as_f64().map(|x| x.to_string()).unwrap_or_default())),
+    })
+}
+
+/// A TEXT column's bytes in place (NULL as `None`, a number as `None`: the JSON columns hold text).
+fn bytes<'r>(row: &'r Row<'_>, i: usize) -> rusqlite::Result<Option<&'r [u8]>> {
+    use rusqlite::types::ValueRef;
+    Ok(match row.get_ref(i)? {
+        ValueRef::Text(b) | ValueRef::Blob(b) => Some(b),
+        _ => None,
+    })
+}
+
+/// Upper case without a copy when the text already is.
+fn upper(c: &str) -> Cow<'_, str> {
+    if c.bytes().any(|b| b.is_ascii_lowercase()) { Cow::Owned(c.to_ascii_uppercase()) } else { Cow::Borrowed(c) }
+}
+
+/// Each system's name by connection number (imports by the negated source
+/// number), so rows carry the number and not the name.
+fn system_names(tx: &Connection) -> rusqlite::Result<HashMap<i64, Option<String>>> {
+    let mut names = HashMap::new();
+    let mut stmt = tx.prepare("SELECT id, CAST(name AS TEXT) FROM main.connections UNION ALL SELECT -id, CAST(name AS TEXT) FROM main.import_sources")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        if let Some(id) = r.get_ref(0)?.as_i64_or_null()? {
+            names.insert(id, r.get::<_, Option<String>>(1)?);
+        }
+    }
+    Ok(names)
+}
+
+/// The system named by connection number `id` (column `i`), if any.
+fn system_name<'n>(names: &'n HashMap<i64, Option<String>>, id: Option<i64>) -> Option<&'n str> {
+    id.and_then(|id| names.get(&id)).and_then(|n| n.as_deref())
+}
+
+/// Whether a temporary table holds any row.
+fn any_rows(tx: &Connection, table: &str) -> rusqlite::Result<bool> {
+    tx.query_row(&format!("SELECT EXISTS (SELECT 1 FROM {table})"), [], |r| r.get(0))
 }
 
 impl Workspace {
@@ -514,9 +564,95 @@ struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
-    fn parse(data: &'a str) -> Fields<'a> {
+    /// Reads the stored JSON's bytes (only the strings it keeps are checked as UTF-8).
+    fn parse(data: &'a [u8]) -> Fields<'a> {
         // A record that is not in the model's shape still gets its row, with what the SQL knows.
-        serde_json::from_str(data).unwrap_or_default()
+        Fields::scan(data).unwrap_or_else(|| serde_json::from_slice(data).unwrap_or_default())
+    }
+
+    /// The fast path of [`Fields::parse`]: one pass over a JSON object whose
+    /// wanted fields are plain strings (no escapes) or null and whose `emails`
+    /// is empty, skipping every other value without decoding it. Anything else
+    /// (an escape, another type, a repeated field, not an object) gives `None`,
+    /// and serde reads the record instead, so both paths agree. The stored JSON
+    /// is valid (the tables check `json_valid`), so skipped values are not re-checked.
+    fn scan(data: &'a [u8]) -> Option<Fields<'a>> {
+        let mut p = Scan { b: data, i: 0 };
+        let mut f = Fields::default();
+        let mut seen = 0u32;
+        p.ws();
+        p.eat(b'{')?;
+        p.ws();
+        if p.peek() == Some(b'}') {
+            p.i += 1;
+        } else {
+            loop {
+                let key = p.plain_str()?;
+                p.ws();
+                p.eat(b':')?;
+                p.ws();
+                let slot = match key {
+                    "kind" => (0, &mut f.kind),
+                    "direction" => (1, &mut f.direction),
+                    "displayName" => (2, &mut f.display_name),
+                    "companyName" => (3, &mut f.company_name),
+                    "givenName" => (4, &mut f.given_name),
+                    "familyName" => (5, &mut f.family_name),
+                    "number" => (6, &mut f.number),
+                    "reference" => (7, &mut f.reference),
+                    "issueDate" => (8, &mut f.issue_date),
+                    "date" => (9, &mut f.date),
+                    "total" => (10, &mut f.total),
+                    "amount" => (11, &mut f.amount),
+                    "currency" => (12, &mut f.currency),
+                    "status" => (13, &mut f.status),
+                    "emails" => {
+                        // Only the empty list here; a listed address goes through serde.
+                        if seen & (1 << 14) != 0 {
+                            return None;
+                        }
+                        seen |= 1 << 14;
+                        p.eat(b'[')?;
+                        p.ws();
+                        p.eat(b']')?;
+                        (u32::MAX, &mut None)
+                    }
+                    _ => {
+                        p.skip_value()?;
+                        (u32::MAX, &mut None)
+                    }
+                };
+                if let (bit @ 0..=13, field) = slot {
+                    if seen & (1 << bit) != 0 {
+                        return None;
+                    }
+                    seen |= 1 << bit;
+                    if p.peek() == Some(b'n') {
+                        p.lit(b"null")?;
+                    } else {
+                        *field = Some(Cow::Borrowed(p.plain_str()?));
+                    }
+                }
+                p.ws();
+                match p.next()? {
+                    b',' => p.ws(),
+                    b'}' => break,
+                    _ => return None,
+                }
+            }
+        }
+        p.ws();
+        (p.i == data.len()).then_some(f)
+    }
+
+    /// The record's own `kind` when the whole record is not in the model's shape.
+    fn kind_only(data: &'a [u8]) -> Option<Cow<'a, str>> {
+        #[derive(Deserialize)]
+        struct KindOnly<'k> {
+            #[serde(borrow, default)]
+            kind: Option<Cow<'k, str>>,
+        }
+        serde_json::from_slice::<KindOnly<'a>>(data).ok().and_then(|k| k.kind)
     }
 
     /// `person`/`organisation`, `order`/`invoice`/`credit_note`, or `received`/`refunded`.
@@ -551,21 +687,95 @@ impl<'a> Fields<'a> {
     }
 }
 
-/// Every record, synced then imported, in the store's key order (no sort),
-/// with its system's name and `extra` (SQL over the key `k`) as the last column.
+/// A cursor over JSON text for [`Fields::scan`].
+struct Scan<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Scan<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn next(&mut self) -> Option<u8> {
+        let c = self.peek()?;
+        self.i += 1;
+        Some(c)
+    }
+
+    fn ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.i += 1;
+        }
+    }
+
+    fn eat(&mut self, c: u8) -> Option<()> {
+        (self.next()? == c).then_some(())
+    }
+
+    fn lit(&mut self, word: &[u8]) -> Option<()> {
+        let end = self.i + word.len();
+        (self.b.get(self.i..end)? == word).then(|| self.i = end)
+    }
+
+    /// A string without escapes or control characters, borrowed; `None` for any other.
+    fn plain_str(&mut self) -> Option<&'a str> {
+        self.eat(b'"')?;
+        let start = self.i;
+        let len = self.b[start..].iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+        self.i = start + len;
+        self.eat(b'"')?;
+        std::str::from_utf8(&self.b[start..start + len]).ok()
+    }
+
+    /// Skips one value of any kind (escapes and nesting included).
+    fn skip_value(&mut self) -> Option<()> {
+        let mut depth = 0usize;
+        loop {
+            match self.next()? {
+                b'"' => loop {
+                    match self.next()? {
+                        b'\\' => self.i += 1,
+                        b'"' => break,
+                        _ => {}
+                    }
+                },
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => depth = depth.checked_sub(1)?,
+                // Separators and blanks between the values inside an object or array.
+                b',' | b':' | b' ' | b'\t' | b'\n' | b'\r' if depth > 0 => {}
+                b',' | b':' => return None,
+                _ => {
+                    // A number or literal ends at the next delimiter.
+                    while !matches!(self.peek()?, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
+                        self.i += 1;
+                    }
+                }
+            }
+            if depth == 0 {
+                return Some(());
+            }
+        }
+    }
+}
+
+/// Every record, synced then imported, in the store's key order (no sort):
+/// key, kind, data, connection number (imports negated), then `extra` (SQL
+/// over the key `k`); `filter` (over `k`) keeps a record.
 fn record_scan(extra: &str, filter: &str) -> [String; 2] {
     [
         format!(
-            "SELECT k, kind, data, system, {extra} FROM (
+            "SELECT k, kind, data, cid, {extra} FROM (
                 SELECT c.connection_id AS cid, c.object AS object, c.external_id AS xid, c.connection_id || '/' || c.object || '/' || c.external_id AS k,
-                       CAST(c.kind AS TEXT) AS kind, CAST(c.data AS TEXT) AS data, CAST(n.name AS TEXT) AS system
-                FROM main.canonical_records c LEFT JOIN main.connections n ON n.id = c.connection_id)
+                       c.kind AS kind, c.data AS data
+                FROM main.canonical_records c)
              WHERE {filter} ORDER BY cid, object, xid"
         ),
         format!(
-            "SELECT k, kind, data, system, {extra} FROM (
+            "SELECT k, kind, data, -sid, {extra} FROM (
                 SELECT i.source_id AS sid, i.external_id AS xid, -i.source_id || '/' || json_extract(i.data, '$.source.object') || '/' || i.external_id AS k,
-                       CAST(i.kind AS TEXT) AS kind, CAST(i.data AS TEXT) AS data, CAST(s.name AS TEXT) AS system
+                       i.kind AS kind, i.data AS data
                 FROM main.imported_records i JOIN main.import_sources s ON s.id = i.source_id)
              WHERE {filter} ORDER BY sid, xid"
         ),
@@ -575,7 +785,7 @@ fn record_scan(extra: &str, filter: &str) -> [String; 2] {
 /// A record is unmatched when its customer or sale (see [`load_groups`]) holds
 /// no record of another system; one with a suggested cross-system link says so.
 /// Rows come in the store's key order (system, collection, id), straight from
-/// its index, so nothing is sorted or copied.
+/// its index, so nothing is sorted or copied; each record's JSON is read once.
 fn unmatched(tx: &Connection, mut w: Out) -> Written {
     load_groups(tx)?;
     tx.execute_batch(
@@ -590,22 +800,26 @@ fn unmatched(tx: &Connection, mut w: Out) -> Written {
          SELECT left_key FROM main.record_links WHERE state = 'suggested' AND same_system = 0
          UNION SELECT right_key FROM main.record_links WHERE state = 'suggested' AND same_system = 0;",
     )?;
-    let extra = "EXISTS (SELECT 1 FROM temp.report_suggested x WHERE x.key = k)";
-    let filter = "NOT EXISTS (SELECT 1 FROM temp.report_matched m WHERE m.key = k)";
+    let names = system_names(tx)?;
+    // An empty lookup table is left out of the SQL rather than probed once per record.
+    let extra = if any_rows(tx, "temp.report_suggested")? { "EXISTS (SELECT 1 FROM temp.report_suggested x WHERE x.key = k)" } else { "0" };
+    let filter = if any_rows(tx, "temp.report_matched")? { "NOT EXISTS (SELECT 1 FROM temp.report_matched m WHERE m.key = k)" } else { "1" };
     for sql in record_scan(extra, filter) {
         let mut stmt = tx.prepare(&sql)?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            let entity = t(r, 1)?.unwrap_or("");
-            let f = Fields::parse(t(r, 2)?.unwrap_or("{}"));
+            let entity = text(r, 1)?.unwrap_or_default();
+            let entity = entity.as_ref();
+            let f = Fields::parse(bytes(r, 2)?.unwrap_or(b"{}"));
             let suggested: bool = r.get(4)?;
             let name = f.name_or_number(entity);
-            let cur = f.currency.as_deref().map(str::to_ascii_uppercase);
+            let cur = f.currency.as_deref().map(upper);
+            let key = text(r, 0)?;
             w.row(&[
                 Cell::Text(entity),
                 Cell::opt_text(f.type_name(entity)),
-                Cell::opt_text(t(r, 3)?),
-                Cell::opt_text(t(r, 0)?),
+                Cell::opt_text(system_name(&names, r.get_ref(3)?.as_i64_or_null().ok().flatten())),
+                Cell::opt_text(key.as_deref()),
                 Cell::opt_text(name.as_deref()),
                 Cell::opt_text(f.emails.first().map(|e| e.as_ref())),
                 Cell::date(f.when(entity)),
@@ -717,12 +931,16 @@ fn load_groups(tx: &Connection) -> rusqlite::Result<()> {
             }
         }
     }
-    tx.execute_batch("DROP TABLE IF EXISTS temp.report_group; CREATE TEMP TABLE report_group (key TEXT PRIMARY KEY, grp TEXT NOT NULL) WITHOUT ROWID;")?;
-    let mut insert = tx.prepare("INSERT INTO temp.report_group (key, grp) VALUES (?1, ?2)")?;
+    // `grp` is `pre` (0 `party:`, 1 `sale:`, which is how the two sort) followed by `root`, the group's smallest key.
+    tx.execute_batch(
+        "DROP TABLE IF EXISTS temp.report_group;
+         CREATE TEMP TABLE report_group (key TEXT PRIMARY KEY, grp TEXT NOT NULL, pre INTEGER NOT NULL, root TEXT NOT NULL) WITHOUT ROWID;",
+    )?;
+    let mut insert = tx.prepare("INSERT INTO temp.report_group (key, grp, pre, root) VALUES (?1, ?2, ?3, ?4)")?;
     for i in 0..keys.len() {
         let root = find(&mut parent, i);
-        let prefix = if document[root] { "sale" } else { "party" };
-        insert.execute(rusqlite::params![keys[i], format!("{prefix}:{}", keys[root])])?;
+        let (pre, prefix) = if document[root] { (1, "sale") } else { (0, "party") };
+        insert.execute(rusqlite::params![keys[i], format!("{prefix}:{}", keys[root]), pre, keys[root]])?;
     }
     Ok(())
 }
@@ -732,143 +950,297 @@ fn load_groups(tx: &Connection) -> rusqlite::Result<()> {
 /// per-currency totals tie out to each system's own totals; refunds are
 /// negative payments. `difference` is an invoice's total minus its sale's order
 /// total in the same currency. A payment that states no currency (Xero's do
-/// not) takes its sale's. SQLite sorts only the keys (sale, rank, record);
-/// each record's JSON is then read by its row id and one sale at a time is
-/// held in memory, to find the sale's date and currency before writing it.
+/// not) takes its sale's. Sales come in the order of their names and, within a
+/// sale, rows by rank (orders, invoices, credit notes, payments) then key.
+///
+/// SQLite sorts only the sale names, in one pass over the keys: a sale is
+/// named `party:`/`sale:` and a key, so it sorts as (prefix, key), and a record
+/// in no group is its own sale, so most sort records hold one short key and
+/// two numbers. Each record's JSON is then read once by its row id into
+/// buffers reused from sale to sale; one sale at a time is held, ranked and
+/// ordered in memory, to find its date and currency before writing it. A
+/// sale's discrepancies are looked up once per sale (never when there are none).
 fn reconciliation(tx: &Connection, mut w: Out) -> Written {
     load_groups(tx)?;
-    // Orders, invoices, credit notes, payments: by collection where it says, else by the record's own kind.
-    let by_kind = "CASE json_extract(c.data, '$.kind') WHEN 'order' THEN 0 WHEN 'invoice' THEN 1 ELSE 2 END";
-    let rank = format!(
-        "CASE WHEN c.kind = 'payment' THEN 3 ELSE CASE c.object WHEN 'orders' THEN 0 WHEN 'invoices' THEN 1
-              WHEN 'credit_notes' THEN 2 WHEN 'credit_memos' THEN 2 WHEN 'refunds' THEN 2 ELSE {by_kind} END END"
-    );
-    let rank_imported = format!("CASE WHEN c.kind = 'payment' THEN 3 ELSE {by_kind} END");
+    let names = system_names(tx)?;
+    tx.execute_batch(
+        "DROP TABLE IF EXISTS temp.report_disc;
+         CREATE TEMP TABLE report_disc (entity_key TEXT PRIMARY KEY, kinds TEXT) WITHOUT ROWID;
+         INSERT INTO temp.report_disc (entity_key, kinds)
+         SELECT entity_key, group_concat(kind || CASE WHEN amount IS NULL THEN '' ELSE ' ' || amount END, '; ')
+         FROM (SELECT entity_key, kind, amount FROM main.discrepancies ORDER BY entity_key, kind, id) GROUP BY entity_key;",
+    )?;
+    let has_disc = any_rows(tx, "temp.report_disc")?;
+    // Columns: prefix (0 party, 1 sale), the sale's key, the record's key when it differs, then where to read the record.
+    let sale = if any_rows(tx, "temp.report_group")? {
+        "coalesce(g.pre, 1), coalesce(g.root, d.k) AS s, CASE WHEN g.root IS NULL THEN NULL ELSE d.k END AS k,
+         d.src, d.rid, d.xid, d.cid FROM docs d LEFT JOIN temp.report_group g ON g.key = d.k WHERE d.k IS NOT NULL ORDER BY 1, s"
+    } else {
+        "1, d.k AS s, NULL, d.src, d.rid, d.xid, d.cid FROM docs d WHERE d.k IS NOT NULL ORDER BY s"
+    };
+    // A record without a key (an import that names no collection) has no row, as it is in no sale.
+    // Synced records are found from their key index alone (kinds are checked to be party, sales_document or
+    // payment, so "not a party" is found by the kind index): the records themselves are read once, below.
     let sql = format!(
         "WITH docs AS (
-            SELECT c.connection_id || '/' || c.object || '/' || c.external_id AS k, {rank} AS rank, 0 AS src, c.id AS rid, '' AS xid, CAST(n.name AS TEXT) AS system
-            FROM main.canonical_records c LEFT JOIN main.connections n ON n.id = c.connection_id WHERE c.kind IN ('sales_document','payment')
+            SELECT c.connection_id || '/' || c.object || '/' || c.external_id AS k, 0 AS src, c.id AS rid, NULL AS xid, c.connection_id AS cid
+            FROM main.canonical_records c WHERE c.id NOT IN (SELECT id FROM main.canonical_records WHERE kind = 'party')
             UNION ALL
-            SELECT -c.source_id || '/' || json_extract(c.data, '$.source.object') || '/' || c.external_id, {rank_imported}, 1, c.source_id, c.external_id, CAST(s.name AS TEXT)
-            FROM main.imported_records c JOIN main.import_sources s ON s.id = c.source_id WHERE c.kind IN ('sales_document','payment')),
-         disc AS (
-            SELECT entity_key, group_concat(kind || CASE WHEN amount IS NULL THEN '' ELSE ' ' || amount END, '; ') AS kinds
-            FROM (SELECT entity_key, kind, amount FROM main.discrepancies ORDER BY entity_key, kind, id) GROUP BY entity_key)
-         SELECT s.sale, d.k, d.src, d.rid, d.xid, d.system, CAST(x.kinds AS TEXT)
-         FROM docs d JOIN (SELECT d2.k AS k, coalesce(g.grp, 'sale:' || d2.k) AS sale FROM docs d2 LEFT JOIN temp.report_group g ON g.key = d2.k) s ON s.k = d.k
-         LEFT JOIN disc x ON x.entity_key = s.sale
-         ORDER BY s.sale, d.rank, d.k"
+            SELECT -c.source_id || '/' || json_extract(c.data, '$.source.object') || '/' || c.external_id, 1, c.source_id, c.external_id, -c.source_id
+            FROM main.imported_records c JOIN main.import_sources s ON s.id = c.source_id WHERE c.kind IN ('sales_document','payment'))
+         SELECT {sale}"
     );
-    let mut synced = tx.prepare("SELECT CAST(kind AS TEXT), CAST(data AS TEXT) FROM main.canonical_records WHERE id = ?1")?;
-    let mut imported = tx.prepare("SELECT CAST(kind AS TEXT), CAST(data AS TEXT) FROM main.imported_records WHERE source_id = ?1 AND external_id = ?2")?;
+    let mut synced = tx.prepare("SELECT kind, object, data FROM main.canonical_records WHERE id = ?1")?;
+    let mut imported = tx.prepare("SELECT kind, NULL, data FROM main.imported_records WHERE source_id = ?1 AND external_id = ?2")?;
+    let mut disc = tx.prepare("SELECT CAST(kinds AS TEXT) FROM temp.report_disc WHERE entity_key = ?1")?;
     let mut stmt = tx.prepare(&sql)?;
     let mut rows = stmt.query([])?;
-    let mut sale: Vec<SaleRow> = Vec::new();
-    while let Some(r) = rows.next()? {
-        let sale_key = t(r, 0)?.unwrap_or("");
-        if sale.first().is_some_and(|s| s.sale != sale_key) {
-            write_sale(&mut w, &sale)?;
-            sale.clear();
-        }
-        let (kind, data): (String, String) = if r.get::<_, i64>(2)? == 0 {
-            synced.query_row([r.get::<_, i64>(3)?], |x| Ok((x.get(0)?, x.get(1)?)))?
-        } else {
-            imported.query_row(rusqlite::params![r.get::<_, i64>(3)?, t(r, 4)?], |x| Ok((x.get(0)?, x.get(1)?)))?
-        };
-        let f = Fields::parse(&data);
-        let document = match (kind.as_str(), f.type_name(&kind)) {
-            ("payment", Some("refunded")) => "refund".to_string(),
-            ("payment", _) => "payment".to_string(),
-            (_, k) => k.unwrap_or("invoice").to_string(),
-        };
-        let own = |c: &Option<Cow<'_, str>>| c.as_deref().map(str::to_string);
-        sale.push(SaleRow {
-            sale: sale_key.to_string(),
-            record: t(r, 1)?.unwrap_or("").to_string(),
-            system: t(r, 5)?.map(str::to_string),
-            status: own(&f.status).or_else(|| (kind == "payment").then(|| if document == "refund" { "refunded".into() } else { "received".into() })),
-            number: own(&f.number),
-            reference: own(&f.reference),
-            date: f.when(&kind).map(str::to_string),
-            amount: f.money(&kind).map(str::to_string),
-            currency: f.currency.as_deref().filter(|c| !c.is_empty()).map(str::to_ascii_uppercase),
-            discrepancies: t(r, 6)?.map(str::to_string),
-            document,
+    // Reading (SQLite) and writing (parsing JSON, formatting CSV) take about as long as each other, so the
+    // writing runs on a second thread: finished sales go to it in batches through a short queue (memory stays
+    // bounded) and come back emptied, so their buffers are reused.
+    const BATCH: usize = 256;
+    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Vec<Sale>>(4);
+    let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<Sale>>();
+    let names = &names;
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(move || -> std::result::Result<Out, ReportError> {
+            for mut batch in full_rx {
+                for sale in &batch {
+                    write_sale(&mut w, sale, names)?;
+                }
+                batch.iter_mut().for_each(|s| s.len = 0);
+                // The reader may have finished; then the buffers are simply dropped.
+                let _ = empty_tx.send(batch);
+            }
+            Ok(w)
         });
-    }
-    if !sale.is_empty() {
-        write_sale(&mut w, &sale)?;
-    }
-    done(w, None)
-}
-
-/// One document or payment of the sale being written.
-struct SaleRow {
-    sale: String,
-    document: String,
-    record: String,
-    system: Option<String>,
-    number: Option<String>,
-    reference: Option<String>,
-    date: Option<String>,
-    amount: Option<String>,
-    currency: Option<String>,
-    status: Option<String>,
-    discrepancies: Option<String>,
-}
-
-/// Writes one sale's rows (already in order: orders, invoices, credit notes, payments).
-fn write_sale(w: &mut Out, rows: &[SaleRow]) -> std::result::Result<(), ReportError> {
-    // The sale's date: the order's, else the invoice's, else the payment's (the first row with one).
-    let sale_date = rows.iter().find_map(|r| r.date.as_deref());
-    let sale_currency = rows.iter().find_map(|r| r.currency.as_deref());
-    let mut ordered: Vec<(&str, Decimal)> = Vec::new();
-    for r in rows {
-        let amount = r.amount.as_deref().and_then(|a| a.trim().parse::<Decimal>().ok());
-        let cur = r.currency.as_deref().or(sale_currency).unwrap_or("");
-        let as_cell = |a: Option<Decimal>| a.map_or(Cell::amount(r.amount.as_deref()), Cell::Amount);
-        let (mut order, mut invoice, mut credit, mut payment, mut difference) = (Cell::Empty, Cell::Empty, Cell::Empty, Cell::Empty, Cell::Empty);
-        match r.document.as_str() {
-            "order" => {
-                order = as_cell(amount);
-                if let Some(a) = amount {
-                    match ordered.iter_mut().find(|(c, _)| *c == cur) {
-                        Some((_, sum)) => *sum += a,
-                        None => ordered.push((cur, a)),
+        let read = (|| -> rusqlite::Result<()> {
+            let mut pool: Vec<Sale> = Vec::new();
+            let mut batch: Vec<Sale> = Vec::with_capacity(BATCH);
+            let mut sale = Sale::default();
+            // Hands a batch to the writer; false when the writer has stopped (its error is reported by join).
+            let send = |batch: &mut Vec<Sale>, pool: &mut Vec<Sale>| -> bool {
+                let full = std::mem::replace(batch, Vec::with_capacity(BATCH));
+                let sent = full_tx.send(full).is_ok();
+                while let Ok(back) = empty_rx.try_recv() {
+                    pool.extend(back);
+                }
+                sent
+            };
+            while let Some(r) = rows.next()? {
+                let party = r.get::<_, i64>(0)? == 0;
+                let key = text(r, 1)?.unwrap_or_default();
+                if sale.len > 0 && (sale.party != party || sale.root != key) {
+                    batch.push(std::mem::replace(&mut sale, pool.pop().unwrap_or_default()));
+                    if batch.len() == BATCH && !send(&mut batch, &mut pool) {
+                        return Ok(());
                     }
                 }
-            }
-            "invoice" => {
-                invoice = as_cell(amount);
-                if let (Some(a), Some((_, o))) = (amount, ordered.iter().find(|(c, _)| *c == cur)) {
-                    difference = Cell::Amount(a - o);
+                if sale.len == 0 {
+                    sale.party = party;
+                    sale.root.clear();
+                    sale.root.push_str(&key);
+                    sale.key.clear();
+                    sale.key.push_str(if party { "party:" } else { "sale:" });
+                    sale.key.push_str(&key);
+                    sale.discrepancies = if has_disc { disc.query_row([&sale.key], |x| x.get::<_, Option<String>>(0)).optional()?.flatten() } else { None };
                 }
+                if sale.len == sale.rows.len() {
+                    sale.rows.push(SaleRow::default());
+                }
+                let row = &mut sale.rows[sale.len];
+                sale.len += 1;
+                row.record.clear();
+                row.record.push_str(&text(r, 2)?.unwrap_or(key));
+                row.imported = r.get::<_, i64>(3)? != 0;
+                row.system = r.get_ref(6)?.as_i64_or_null().ok().flatten();
+                let mut found = if row.imported {
+                    imported.query(rusqlite::params![r.get::<_, i64>(4)?, t(r, 5)?])?
+                } else {
+                    synced.query([r.get::<_, i64>(4)?])?
+                };
+                let x = found.next()?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+                row.kind.clear();
+                row.kind.push_str(&text(x, 0)?.unwrap_or_default());
+                row.object.clear();
+                row.object.push_str(&text(x, 1)?.unwrap_or_default());
+                row.data.clear();
+                row.data.extend_from_slice(bytes(x, 2)?.unwrap_or(b"{}"));
             }
-            "credit_note" => credit = as_cell(amount),
-            "refund" => payment = amount.map_or(Cell::amount(r.amount.as_deref()), |a| Cell::Amount(-a)),
-            _ => payment = as_cell(amount),
+            if sale.len > 0 {
+                batch.push(sale);
+            }
+            if !batch.is_empty() {
+                send(&mut batch, &mut pool);
+            }
+            Ok(())
+        })();
+        // Closing the queue ends the writer's loop.
+        drop(full_tx);
+        let written = writer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        read.map_err(Fail::Read)?;
+        done(written?, None)
+    })
+}
+
+/// The sale being read: its rows' buffers are kept and refilled from sale to
+/// sale, so reading a record allocates nothing once the buffers have grown.
+#[derive(Default)]
+struct Sale {
+    /// A customer's group (`party:`) rather than a sale's (`sale:`).
+    party: bool,
+    /// The smallest key of the group, or the record's own key.
+    root: String,
+    /// The sale's name: `sale:` or `party:` and `root`.
+    key: String,
+    discrepancies: Option<String>,
+    /// Rows in use: `rows[..len]`.
+    len: usize,
+    rows: Vec<SaleRow>,
+}
+
+/// One document or payment of the sale being read.
+#[derive(Default)]
+struct SaleRow {
+    record: String,
+    imported: bool,
+    system: Option<i64>,
+    kind: String,
+    /// The collection (synced records only).
+    object: String,
+    data: Vec<u8>,
+}
+
+impl SaleRow {
+    /// Orders 0, invoices 1, credit notes 2, payments 3: by collection where it says, else by the record's own kind.
+    fn rank(&self, f: &Fields<'_>) -> u8 {
+        if self.kind == "payment" {
+            return 3;
         }
-        w.row(&[
-            Cell::Text(&r.sale),
-            Cell::date(sale_date),
-            Cell::Text(&r.document),
-            Cell::opt_text(r.system.as_deref()),
-            Cell::Text(&r.record),
-            Cell::opt_text(r.number.as_deref()),
-            Cell::opt_text(r.reference.as_deref()),
-            Cell::date(r.date.as_deref()),
-            order,
-            invoice,
-            credit,
-            payment,
-            difference,
-            currency(Some(cur)),
-            Cell::opt_text(r.status.as_deref()),
-            Cell::Text(if r.discrepancies.is_some() { "no" } else { "yes" }),
-            Cell::opt_text(r.discrepancies.as_deref()),
-        ])?;
+        if !self.imported {
+            match self.object.as_str() {
+                "orders" => return 0,
+                "invoices" => return 1,
+                "credit_notes" | "credit_memos" | "refunds" => return 2,
+                _ => {}
+            }
+        }
+        let own = if f.kind.is_some() { f.kind.clone() } else { Fields::kind_only(&self.data) };
+        match own.as_deref() {
+            Some("order") => 0,
+            Some("invoice") => 1,
+            _ => 2,
+        }
+    }
+}
+
+/// What a sale's row shows, read from its JSON.
+struct Shown<'a> {
+    document: &'a str,
+    status: Option<&'a str>,
+    date: Option<&'a str>,
+    amount: Option<&'a str>,
+    currency: Option<Cow<'a, str>>,
+}
+
+impl<'a> Shown<'a> {
+    fn of(kind: &str, f: &'a Fields<'a>) -> Shown<'a> {
+        let document = match (kind, f.type_name(kind)) {
+            ("payment", Some("refunded")) => "refund",
+            ("payment", _) => "payment",
+            (_, k) => k.unwrap_or("invoice"),
+        };
+        Shown {
+            document,
+            status: f.status.as_deref().or(if kind == "payment" { Some(if document == "refund" { "refunded" } else { "received" }) } else { None }),
+            date: f.when(kind),
+            amount: f.money(kind),
+            currency: f.currency.as_deref().filter(|c| !c.is_empty()).map(upper),
+        }
+    }
+}
+
+/// Writes one sale's rows: orders, invoices, credit notes, payments, each by key.
+fn write_sale(w: &mut Out, sale: &Sale, names: &HashMap<i64, Option<String>>) -> std::result::Result<(), ReportError> {
+    let rows = &sale.rows[..sale.len];
+    if let [r] = rows {
+        // The common sale of one record: nothing to order.
+        let f = Fields::parse(&r.data);
+        let s = Shown::of(&r.kind, &f);
+        let sale_currency = s.currency.as_deref();
+        return write_sale_row(w, &sale.key, sale.discrepancies.as_deref(), names, r, &f, &s, s.date, sale_currency, &mut Vec::new());
+    }
+    let fields: Vec<Fields<'_>> = rows.iter().map(|r| Fields::parse(&r.data)).collect();
+    let mut order: Vec<(u8, usize)> = rows.iter().zip(&fields).enumerate().map(|(i, (r, f))| (r.rank(f), i)).collect();
+    order.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| rows[a.1].record.as_bytes().cmp(rows[b.1].record.as_bytes())));
+    let shown: Vec<Shown<'_>> = rows.iter().zip(&fields).map(|(r, f)| Shown::of(&r.kind, f)).collect();
+    // The sale's date: the order's, else the invoice's, else the payment's (the first row with one).
+    let sale_date = order.iter().find_map(|&(_, i)| shown[i].date);
+    let sale_currency = order.iter().find_map(|&(_, i)| shown[i].currency.as_deref());
+    let mut ordered: Vec<(&str, Decimal)> = Vec::new();
+    for &(_, i) in &order {
+        write_sale_row(w, &sale.key, sale.discrepancies.as_deref(), names, &rows[i], &fields[i], &shown[i], sale_date, sale_currency, &mut ordered)?;
     }
     Ok(())
+}
+
+/// Writes one row of a sale; `ordered` sums the sale's orders so far by currency.
+#[allow(clippy::too_many_arguments)]
+fn write_sale_row<'s>(
+    w: &mut Out,
+    sale: &str,
+    discrepancies: Option<&str>,
+    names: &HashMap<i64, Option<String>>,
+    r: &SaleRow,
+    f: &Fields<'_>,
+    s: &'s Shown<'s>,
+    sale_date: Option<&str>,
+    sale_currency: Option<&'s str>,
+    ordered: &mut Vec<(&'s str, Decimal)>,
+) -> std::result::Result<(), ReportError> {
+    let amount = s.amount.and_then(|a| a.trim().parse::<Decimal>().ok());
+    let cur: &'s str = s.currency.as_deref().or(sale_currency).unwrap_or("");
+    let as_cell = |a: Option<Decimal>| a.map_or(Cell::amount(s.amount), Cell::Amount);
+    let (mut order, mut invoice, mut credit, mut payment, mut difference) = (Cell::Empty, Cell::Empty, Cell::Empty, Cell::Empty, Cell::Empty);
+    match s.document {
+        "order" => {
+            order = as_cell(amount);
+            if let Some(a) = amount {
+                match ordered.iter_mut().find(|(c, _)| *c == cur) {
+                    Some((_, sum)) => *sum += a,
+                    None => ordered.push((cur, a)),
+                }
+            }
+        }
+        "invoice" => {
+            invoice = as_cell(amount);
+            if let (Some(a), Some((_, o))) = (amount, ordered.iter().find(|(c, _)| *c == cur)) {
+                difference = Cell::Amount(a - o);
+            }
+        }
+        "credit_note" => credit = as_cell(amount),
+        "refund" => payment = amount.map_or(Cell::amount(s.amount), |a| Cell::Amount(-a)),
+        _ => payment = as_cell(amount),
+    }
+    w.row(&[
+        Cell::Text(sale),
+        Cell::date(sale_date),
+        Cell::Text(s.document),
+        Cell::opt_text(system_name(names, r.system)),
+        Cell::Text(&r.record),
+        Cell::opt_text(f.number.as_deref()),
+        Cell::opt_text(f.reference.as_deref()),
+        Cell::date(s.date),
+        order,
+        invoice,
+        credit,
+        payment,
+        difference,
+        currency(Some(cur)),
+        Cell::opt_text(s.status),
+        Cell::Text(if discrepancies.is_some() { "no" } else { "yes" }),
+        Cell::opt_text(discrepancies),
+    ])
 }
 
 fn drift(tx: &Connection, mut w: Out) -> Written {

@@ -25,6 +25,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+/// mimalloc rather than glibc malloc: a sync allocates and frees millions of
+/// small JSON values (ARCHITECTURE.md, concord-sync).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Concord keeps a small business's CRM, online shop and accounting books in agreement.
 ///
 /// It syncs customers, orders, invoices, credit notes and payments from HubSpot,

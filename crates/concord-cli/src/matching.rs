@@ -210,8 +210,20 @@ pub fn discrepancies(ws: &Workspace, args: ListArgs) -> Result<ExitCode, ApiErro
     match args.format {
         Format::Json => json(&list)?,
         Format::Csv => csv_out(
-            &["id", "kind", "severity", "entity", "amount", "records", "summary"],
-            list.into_iter().map(|d| vec![d.id.to_string(), d.kind, d.severity, d.entity_key, d.amount.unwrap_or_default(), d.records.join("; "), d.summary]),
+            &["id", "kind", "severity", "entity", "amount", "records", "summary", "date", "currency"],
+            list.into_iter().map(|d| {
+                vec![
+                    d.id.to_string(),
+                    d.kind,
+                    d.severity,
+                    d.entity_key,
+                    d.amount.unwrap_or_default(),
+                    d.records.join("; "),
+                    d.summary,
+                    d.date.unwrap_or_default(),
+                    d.currency.unwrap_or_default(),
+                ]
+            }),
         )?,
     }
     Ok(ExitCode::SUCCESS)

@@ -156,12 +156,15 @@ fn par_map<'a, T: Sync, U: Send>(items: &'a [T], threads: usize, f: impl Fn(&'a 
 /// The bookkeeper's decisions, looked up by the hashes of both keys (no
 /// allocation per lookup), the keys themselves compared on a hash match.
 struct Decisions {
-    by_hash: HashMap<(u64, u64), Vec<(String, String, LinkState)>>,
+    by_hash: HashMap<(u64, u64), Vec<Decided>>,
 }
+
+/// One decision: the ordered pair of keys and the state.
+type Decided = (String, String, LinkState);
 
 impl Decisions {
     fn new(decisions: &[LinkDecision]) -> Self {
-        let mut by_hash: HashMap<(u64, u64), Vec<(String, String, LinkState)>> = HashMap::new();
+        let mut by_hash: HashMap<(u64, u64), Vec<Decided>> = HashMap::new();
         for d in decisions {
             let (l, r) = link::ordered(&d.left, &d.right);
             let slot = by_hash.entry((document::hash_str(l), document::hash_str(r))).or_default();
@@ -209,7 +212,7 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
         chunk.iter().map(|p| party::features(p, &mut book)).collect()
     });
     config.observer.mark("party features");
-    let party_keys: Vec<String> = parties.iter().map(|p| p.source.key()).collect();
+    let party_keys: Vec<String> = par_map(parties, config.threads, |chunk| chunk.iter().map(|p| p.source.key()).collect());
     let mut keyed: Vec<(u64, u32)> = Vec::with_capacity(parties.len() * 8);
     let mut buf = Vec::new();
     for (i, f) in feats.iter().enumerate() {
@@ -392,9 +395,11 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
     let mut nodes: Vec<document::DocFeatures> = par_map(&records.documents, config.threads, |chunk| {
         chunk.iter().map(|d| document::doc_features(d, cust(d.source.connection_id, &d.customer_ref), with_keys)).collect()
     });
-    nodes.extend(records.payments.iter().map(|p| document::payment_features(p, cust(p.source.connection_id, &p.customer_ref), with_keys)));
-    let node_keys: Vec<String> =
-        records.documents.iter().map(|d| d.source.key()).chain(records.payments.iter().map(|p| p.source.key())).collect();
+    nodes.extend(par_map(&records.payments, config.threads, |chunk| {
+        chunk.iter().map(|p| document::payment_features(p, cust(p.source.connection_id, &p.customer_ref), with_keys)).collect()
+    }));
+    let mut node_keys: Vec<String> = par_map(&records.documents, config.threads, |chunk| chunk.iter().map(|d| d.source.key()).collect());
+    node_keys.extend(par_map(&records.payments, config.threads, |chunk| chunk.iter().map(|p| p.source.key()).collect::<Vec<String>>()));
     config.observer.mark("document features");
     let pairs = document::link(&nodes, config.auto_threshold, suggest);
     config.observer.mark("document candidates and scoring");

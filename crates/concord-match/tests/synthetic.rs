@@ -136,7 +136,7 @@ fn population(rng: &mut Rng, n: usize) -> Vec<Truth> {
         // A personal address belongs to one person: a clash gets a number, as providers insist.
         let mut email = format!("{local}@{}", rng.pick(DOMAINS));
         while !taken.insert(email.clone()) {
-            email = email.replacen('@', &rng.below(10).to_string(), 1);
+            email = email.replacen('@', &format!("{}@", rng.below(10)), 1);
         }
         let email = (!rng.chance(10)).then_some(email);
         out.push(Truth {

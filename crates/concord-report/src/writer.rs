@@ -17,7 +17,6 @@
 use crate::guard;
 use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Utc};
 use rust_decimal::Decimal;
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write;
 
@@ -174,7 +173,8 @@ pub struct ReportWriter<W: Write> {
     currency_col: Option<usize>,
     label_col: Option<usize>,
     amount_cols: Vec<usize>,
-    totals: BTreeMap<String, (u64, Vec<Decimal>)>,
+    /// Per currency (few): rows and amount sums; looked up without allocating, sorted at the end.
+    totals: Vec<(String, u64, Vec<Decimal>)>,
     rows: u64,
     buf: String,
 }
@@ -197,7 +197,7 @@ impl<W: Write> ReportWriter<W> {
             currency_col: columns.iter().position(|c| c.kind == ColumnKind::Currency),
             label_col: columns.iter().position(|c| c.kind == ColumnKind::Text),
             amount_cols: columns.iter().enumerate().filter(|(_, c)| c.kind == ColumnKind::Amount).map(|(i, _)| i).collect(),
-            totals: BTreeMap::new(),
+            totals: Vec::new(),
             rows: 0,
             buf: String::with_capacity(64),
         })
@@ -213,20 +213,25 @@ impl<W: Write> ReportWriter<W> {
         if cells.len() != self.columns.len() {
             return Err(ReportError::Shape(format!("{} cells for {} columns", cells.len(), self.columns.len())));
         }
-        let currency = match self.currency_col.map(|i| &cells[i]) {
-            Some(Cell::Currency(c)) => currency_code(c),
-            Some(Cell::Text(t)) => guard::neutralise(t).into_owned(),
-            _ => String::new(),
+        // The currency as written (see `write_cell`), built in `buf` so a known one costs no allocation.
+        self.buf.clear();
+        match self.currency_col.map(|i| &cells[i]) {
+            Some(Cell::Currency(c)) => push_currency_code(&mut self.buf, c),
+            Some(Cell::Text(t)) => push_guarded(&mut self.buf, t),
+            _ => {}
+        }
+        let slot = match self.totals.iter().position(|(c, _, _)| *c == self.buf) {
+            Some(i) => i,
+            None => {
+                self.totals.push((self.buf.clone(), 0, vec![Decimal::ZERO; self.amount_cols.len()]));
+                self.totals.len() - 1
+            }
         };
-        let n_amounts = self.amount_cols.len();
-        let tally = match self.totals.get_mut(&currency) {
-            Some(t) => t,
-            None => self.totals.entry(currency).or_insert_with(|| (0, vec![Decimal::ZERO; n_amounts])),
-        };
-        tally.0 += 1;
+        let tally = &mut self.totals[slot];
+        tally.1 += 1;
         for (slot, &i) in self.amount_cols.iter().enumerate() {
             if let Cell::Amount(a) = cells[i] {
-                tally.1[slot] += a;
+                tally.2[slot] += a;
             }
         }
         self.rows += 1;
@@ -245,10 +250,12 @@ impl<W: Write> ReportWriter<W> {
     /// and returns the output with the totals.
     pub fn finish(mut self, note: Option<&str>) -> Result<(W, Totals), ReportError> {
         if self.totals.is_empty() {
-            self.totals.insert(String::new(), (0, vec![Decimal::ZERO; self.amount_cols.len()]));
+            self.totals.push((String::new(), 0, vec![Decimal::ZERO; self.amount_cols.len()]));
         }
-        let mut currencies = Vec::with_capacity(self.totals.len());
-        for (currency, (rows, sums)) in std::mem::take(&mut self.totals) {
+        let mut totals = std::mem::take(&mut self.totals);
+        totals.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut currencies = Vec::with_capacity(totals.len());
+        for (currency, rows, sums) in totals {
             let label = format!("{rows} rows");
             let mut cells = vec![Cell::Empty; self.columns.len()];
             if let Some(i) = self.label_col {
@@ -295,14 +302,22 @@ fn iso_date(t: &str) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(i32::try_from(num(0..4)?).ok()?, num(5..7)?, num(8..10)?)
 }
 
-/// A currency code in upper case, or the neutralised text when it is not one.
-fn currency_code(c: &str) -> String {
+/// Appends a currency code in upper case, or the neutralised text when it is not one.
+fn push_currency_code(buf: &mut String, c: &str) {
     let t = c.trim();
     if t.len() == 3 && t.bytes().all(|b| b.is_ascii_alphabetic()) {
-        t.to_ascii_uppercase()
+        buf.extend(t.chars().map(|ch| ch.to_ascii_uppercase()));
     } else {
-        guard::neutralise(c).into_owned()
+        push_guarded(buf, c);
     }
+}
+
+/// Appends text as it is safe to write (see [`guard::neutralise`]).
+fn push_guarded(buf: &mut String, t: &str) {
+    if guard::needs_guard(t) {
+        buf.push('\'');
+    }
+    buf.push_str(t);
 }
 
 fn write_cell<W: Write>(csv: &mut csv::Writer<W>, buf: &mut String, cell: &Cell<'_>) -> Result<(), ReportError> {
@@ -310,20 +325,35 @@ fn write_cell<W: Write>(csv: &mut csv::Writer<W>, buf: &mut String, cell: &Cell<
     match cell {
         Cell::Empty => {}
         Cell::Text(t) => {
-            if guard::needs_guard(t) {
-                buf.push('\'');
+            if !guard::needs_guard(t) {
+                // Straight from the caller's text: no copy.
+                csv.write_field(t.as_bytes())?;
+                return Ok(());
             }
-            buf.push_str(t);
+            push_guarded(buf, t);
         }
         Cell::Amount(a) => {
             // A zero is written unsigned: `-0.00` would read as a different value to a person.
             let a = if a.is_zero() { a.abs() } else { *a };
             let _ = write!(buf, "{a}");
         }
-        Cell::Currency(c) => buf.push_str(&currency_code(c)),
+        Cell::Currency(c) => push_currency_code(buf, c),
         Cell::Date(d) => {
-            // Plain integer formatting: chrono's format strings are interpreted per call, several times slower.
-            let _ = write!(buf, "{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
+            // Plain digits: chrono's format strings are interpreted per call, several times slower.
+            let (y, m, day) = (d.year(), d.month(), d.day());
+            if (0..=9999).contains(&y) {
+                let y = y as u32;
+                for n in [y / 1000, y / 100 % 10, y / 10 % 10, y % 10] {
+                    buf.push(char::from(b'0' + n as u8));
+                }
+                for (sep, n) in [('-', m), ('-', day)] {
+                    buf.push(sep);
+                    buf.push(char::from(b'0' + (n / 10) as u8));
+                    buf.push(char::from(b'0' + (n % 10) as u8));
+                }
+            } else {
+                let _ = write!(buf, "{y:04}-{m:02}-{day:02}");
+            }
         }
         Cell::DateTime(d) => buf.push_str(&d.to_rfc3339_opts(SecondsFormat::Millis, true)),
         Cell::Integer(n) => {

@@ -36,17 +36,27 @@ pub struct DiscrepancyRow {
     pub summary: String,
     /// A decimal string.
     pub amount: Option<String>,
+    /// The document's date (ISO 8601), for reports and the by-month chart.
+    pub date: Option<String>,
+    /// The currency of `amount` (ISO 4217).
+    pub currency: Option<String>,
     pub detected_at: String,
 }
+
+/// Schema v5: each discrepancy's document date and currency.
+pub(crate) const SCHEMA_V5: &str = "
+ALTER TABLE discrepancies ADD COLUMN date TEXT;
+ALTER TABLE discrepancies ADD COLUMN currency TEXT;
+";
 
 /// Replaces every discrepancy with `rows` (ids are assigned). Call inside one transaction.
 pub fn replace_all(conn: &Connection, rows: &[DiscrepancyRow], now: &str) -> Result<()> {
     conn.execute("DELETE FROM discrepancies", [])?;
     let mut stmt = conn.prepare_cached(
-        "INSERT INTO discrepancies (kind, severity, entity_key, records, summary, amount, detected_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO discrepancies (kind, severity, entity_key, records, summary, amount, date, currency, detected_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
     for d in rows {
-        stmt.execute(params![d.kind, d.severity, d.entity_key, d.records, d.summary, d.amount, now])?;
+        stmt.execute(params![d.kind, d.severity, d.entity_key, d.records, d.summary, d.amount, d.date, d.currency, now])?;
     }
     Ok(())
 }
@@ -54,12 +64,12 @@ pub fn replace_all(conn: &Connection, rows: &[DiscrepancyRow], now: &str) -> Res
 /// Every discrepancy, most severe first.
 pub fn list(conn: &Connection) -> Result<Vec<DiscrepancyRow>> {
     let mut stmt = conn.prepare(
-        "SELECT id, kind, severity, entity_key, records, summary, amount, detected_at FROM discrepancies
+        "SELECT id, kind, severity, entity_key, records, summary, amount, date, currency, detected_at FROM discrepancies
          ORDER BY CASE severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, kind, id",
     )?;
     let rows = stmt
         .query_map([], |r| {
-            Ok(DiscrepancyRow { id: r.get(0)?, kind: r.get(1)?, severity: r.get(2)?, entity_key: r.get(3)?, records: r.get(4)?, summary: r.get(5)?, amount: r.get(6)?, detected_at: r.get(7)? })
+            Ok(DiscrepancyRow { id: r.get(0)?, kind: r.get(1)?, severity: r.get(2)?, entity_key: r.get(3)?, records: r.get(4)?, summary: r.get(5)?, amount: r.get(6)?, date: r.get(7)?, currency: r.get(8)?, detected_at: r.get(9)? })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)

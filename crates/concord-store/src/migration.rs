@@ -55,6 +55,10 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
     version: 4,
     name: "push: decision kinds, outbox conflict, provider, purpose and retry generation",
     statements: &[decision::SCHEMA_V4, outbox::SCHEMA_V4],
+}, Migration {
+    version: 5,
+    name: "discrepancies: document date and currency",
+    statements: &[discrepancy::SCHEMA_V5],
 }];
 
 /// The newest schema version this build knows.

@@ -33,12 +33,13 @@ use crate::limiter::Limiter;
 use crate::mapping::{map_record, DriftFinding, DriftKind, DriftTally};
 use crate::progress::{Phase, Progress, ProgressSink};
 use crate::providers::{quickbooks, spec_for};
-use crate::requester::{Call, Requester, RetryPolicy};
+use crate::requester::{Call, Page, Requester, RetryPolicy};
 use crate::spec::{lookup, text_at, Position, ProviderSpec, Signal, StateRule, StreamSpec, Sweep, Tenant};
 use concord_core::{timestamp, Clock, Credentials, Provider};
 use concord_store::connection::ConnectionState;
 use concord_store::raw_record::{RawRecord, Upsert};
 use concord_store::{audit, bookmark, canonical_record, connection, raw_record, sync_run, Store};
+use serde_json::value::RawValue;
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -149,11 +150,31 @@ fn state_of(rule: &StateRule, rec: &Value) -> (&'static str, Option<String>) {
 /// Maps a page's records for storing: ids, update times, lifecycle states,
 /// payload text and canonical JSON. Pure CPU work on an owned page, so the
 /// engine runs it on a blocking thread while it commits another page.
-fn prepare(connection_id: i64, provider: Provider, stream: &'static StreamSpec, records: &[Value], sweep: Option<Sweep>) -> (Vec<Prepared>, Option<String>, DriftTally) {
+fn prepare(connection_id: i64, provider: Provider, stream: &'static StreamSpec, records: Records<'_>, sweep: Option<Sweep>) -> (Vec<Prepared>, Option<String>, DriftTally) {
     let mut drift = DriftTally::default();
-    let mut out = Vec::with_capacity(records.len());
+    let (list, mut raw_list) = match records {
+        Records::Parsed(list) => (list, None),
+        Records::Raw(raw) => (&[][..], Some(raw.into_iter())),
+    };
+    let mut out = Vec::with_capacity(list.len() + raw_list.as_ref().map_or(0, ExactSizeIterator::len));
     let mut newest: Option<String> = None;
-    for rec in records {
+    let mut list = list.iter();
+    loop {
+        let parsed: Value;
+        // A raw record is parsed here, once, for mapping; its payload is its own text.
+        let (rec, raw): (&Value, Option<Box<RawValue>>) = match raw_list.as_mut() {
+            Some(raws) => match raws.next() {
+                Some(raw) => {
+                    parsed = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
+                    (&parsed, Some(raw))
+                }
+                None => break,
+            },
+            None => match list.next() {
+                Some(rec) => (rec, None),
+                None => break,
+            },
+        };
         let Some(id) = text_at(rec, stream.id_at) else {
             drift.note(DriftKind::Vanished, "id", &format!("{} is missing, so the record cannot be stored", stream.id_at), "(no id)");
             continue;
@@ -175,18 +196,31 @@ fn prepare(connection_id: i64, provider: Provider, stream: &'static StreamSpec, 
             }
         }
         // serde_json::to_string writes straight into a buffer (same text as Display, without the formatter).
-        out.push(Prepared { object: stream.name, kind: stream.kind.as_str(), id, updated, state, merged_into, tombstone, payload: serde_json::to_string(rec).unwrap_or_default(), mapped });
+        let payload = match raw {
+            Some(raw) => String::from(Box::<str>::from(raw)),
+            None => serde_json::to_string(rec).unwrap_or_default(),
+        };
+        out.push(Prepared { object: stream.name, kind: stream.kind.as_str(), id, updated, state, merged_into, tombstone, payload, mapped });
     }
     (out, newest, drift)
 }
 
+/// A page's records: parsed in its body, or each its own text ([`crate::requester::Page::records`]).
+enum Records<'a> {
+    Parsed(&'a [Value]),
+    Raw(Vec<Box<RawValue>>),
+}
+
+
 /// [`prepare`] on a blocking thread, over the records at `records_at` of an owned page;
 /// gives the page back when the caller still reads from it (`keep`), else frees
 /// it there too (freeing a page's tree of values costs about as much as building it).
-async fn prepare_owned(connection_id: i64, provider: Provider, stream: &'static StreamSpec, body: Value, records_at: &'static str, sweep: Option<Sweep>, keep: bool) -> (Option<Value>, Vec<Prepared>, Option<String>, DriftTally) {
+async fn prepare_owned(connection_id: i64, provider: Provider, stream: &'static StreamSpec, page: Page, records_at: &'static str, sweep: Option<Sweep>, keep: bool) -> (Option<Value>, Vec<Prepared>, Option<String>, DriftTally) {
     let work = move || {
-        let (page, newest, drift) = match lookup(&body, records_at) {
-            Some(Value::Array(a)) => prepare(connection_id, provider, stream, a, sweep),
+        let Page { body, records } = page;
+        let (page, newest, drift) = match (records, lookup(&body, records_at)) {
+            (Some(raw), _) => prepare(connection_id, provider, stream, Records::Raw(raw), sweep),
+            (None, Some(Value::Array(a))) => prepare(connection_id, provider, stream, Records::Parsed(a), sweep),
             _ => (Vec::new(), None, DriftTally::default()),
         };
         (keep.then_some(body), page, newest, drift)
@@ -319,16 +353,19 @@ impl Conn<'_> {
         let mut provider_now = None;
         // The next page's call, sent while the previous page was committing.
         let mut prefetched = None;
+        // Records are kept as their own text (parsed once each, stored as sent)
+        // unless a follow-up query may have to complete them in the body.
+        let split = (self.spec.follow_up.is_none() && !stream.records_at.contains('[')).then_some(stream.records_at);
         loop {
             let (result, call) = match prefetched.take() {
                 Some(fetched) => fetched,
                 None => {
                     let req = (self.spec.request)(&self.tenant, stream, &pos, n)?;
-                    self.requester.fetch(&req).await
+                    self.requester.fetch_page(&req, split).await
                 }
             };
             self.count_call(t, &call);
-            let body = match result {
+            let Page { body, records } = match result {
                 Ok(b) => b,
                 Err(e @ SyncError::CursorExpired { .. }) if restarts < 10 => {
                     self.audit_failed(stream, &call, &e);
@@ -352,7 +389,7 @@ impl Conn<'_> {
             let mut body = body;
             let follow_ups = self.complete(stream, &mut body, t).await?;
             let remaining = self.spec.total_at.and_then(|p| lookup(&body, p)).and_then(Value::as_u64).map(|total| total.saturating_sub(count as u64));
-            let (_, page, newest, drift) = prepare_owned(self.target.connection_id, self.target.provider, stream, body, stream.records_at, None, false).await;
+            let (_, page, newest, drift) = prepare_owned(self.target.connection_id, self.target.provider, stream, Page { body, records }, stream.records_at, None, false).await;
             t.drift.merge(drift);
             let bookmark = match (&newest, &pos.since) {
                 (Some(nw), Some(s)) if nw <= s => None,
@@ -373,7 +410,7 @@ impl Conn<'_> {
             let next_req = next.as_ref().map(|p| (self.spec.request)(&self.tenant, stream, p, n));
             let prefetch = async {
                 match &next_req {
-                    Some(Ok(req)) => Some(self.requester.fetch(req).await),
+                    Some(Ok(req)) => Some(self.requester.fetch_page(req, split).await),
                     _ => None,
                 }
             };
@@ -459,7 +496,7 @@ impl Conn<'_> {
                 Some(Value::Array(a)) => a.len(),
                 _ => 0,
             };
-            let (body, page, newest, drift) = prepare_owned(self.target.connection_id, self.target.provider, stream, body, stream.sweep_records_at, Some(kind), true).await;
+            let (body, page, newest, drift) = prepare_owned(self.target.connection_id, self.target.provider, stream, Page { body, records: None }, stream.sweep_records_at, Some(kind), true).await;
             let body = body.unwrap_or(Value::Null);
             t.drift.merge(drift);
             t.changed += self.commit(stream, &page, None, &call, &[])?;

@@ -16,7 +16,7 @@
 use crate::spec::{Field, StreamSpec, Ty};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// What kind of drift a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -53,6 +53,9 @@ pub struct DriftTally {
     /// Records mapped, and per always-sent field how many arrived empty (with examples).
     seen: u64,
     empty: BTreeMap<String, (u64, Vec<String>)>,
+    /// Whether a provider key is declared, remembered across the records of a page
+    /// (they share their keys; the answer depends only on the stream).
+    declared: HashMap<String, bool>,
 }
 
 impl DriftTally {
@@ -121,10 +124,15 @@ impl DriftTally {
 }
 
 /// Every value at a path; `[]` steps into an array's first element, `[*]` into all of them.
-fn collect<'a>(v: &'a Value, steps: &[&str], out: &mut Vec<&'a Value>) {
-    let Some((step, rest)) = steps.split_first() else {
+/// `path` is the rest of a dotted path (`None` once it is used up), walked without collecting its steps.
+fn collect<'a>(v: &'a Value, path: Option<&str>, out: &mut Vec<&'a Value>) {
+    let Some(path) = path else {
         out.push(v);
         return;
+    };
+    let (step, rest) = match path.split_once('.') {
+        Some((step, rest)) => (step, Some(rest)),
+        None => (path, None),
     };
     if let Some(name) = step.strip_suffix("[*]") {
         if let Some(a) = v.get(name).and_then(Value::as_array) {
@@ -136,15 +144,14 @@ fn collect<'a>(v: &'a Value, steps: &[&str], out: &mut Vec<&'a Value>) {
         if let Some(x) = v.get(name).and_then(Value::as_array).and_then(|a| a.first()) {
             collect(x, rest, out);
         }
-    } else if let Some(x) = v.get(*step) {
+    } else if let Some(x) = v.get(step) {
         collect(x, rest, out);
     }
 }
 
 fn values_at<'a>(v: &'a Value, path: &str) -> Vec<&'a Value> {
-    let steps: Vec<&str> = path.split('.').collect();
     let mut out = Vec::new();
-    collect(v, &steps, &mut out);
+    collect(v, Some(path), &mut out);
     out
 }
 
@@ -238,11 +245,16 @@ pub fn map_record(stream: &StreamSpec, record: &Value, id: &str, tally: &mut Dri
 
 /// Notes keys nobody declared: top-level keys and keys inside `properties`.
 fn note_unknown(stream: &StreamSpec, record: &Value, id: &str, tally: &mut DriftTally) {
-    let declared = |key: &str| {
-        stream.known.contains(&key)
-            || stream.fields.iter().any(|f| f.paths.iter().any(|p| p.strip_prefix(key).is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))))
-            || key == stream.id_at
-            || key == stream.updated_at
+    let declared = |tally: &mut DriftTally, key: &str| match tally.declared.get(key) {
+        Some(&known) => known,
+        None => {
+            let known = stream.known.contains(&key)
+                || stream.fields.iter().any(|f| f.paths.iter().any(|p| p.strip_prefix(key).is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))))
+                || key == stream.id_at
+                || key == stream.updated_at;
+            tally.declared.insert(key.to_string(), known);
+            known
+        }
     };
     let Some(obj) = record.as_object() else { return };
     for (k, v) in obj {
@@ -250,14 +262,14 @@ fn note_unknown(stream: &StreamSpec, record: &Value, id: &str, tally: &mut Drift
             if let Some(props) = v.as_object() {
                 for pk in props.keys() {
                     let full = format!("properties.{pk}");
-                    if !declared(&full) {
+                    if !declared(tally, &full) {
                         tally.note(DriftKind::NewField, &full, "not in Concord's mapping", id);
                     }
                 }
             }
             continue;
         }
-        if !declared(k) {
+        if !declared(tally, k) {
             tally.note(DriftKind::NewField, k, "not in Concord's mapping", id);
         }
     }

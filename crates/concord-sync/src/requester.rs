@@ -15,6 +15,7 @@ use crate::limiter::Limiter;
 use crate::spec::{lookup, Auth, BodyError, PageRequest, ProviderSpec};
 use backon::{ExponentialBuilder, Retryable};
 use concord_core::{AuthFailure, Credentials, Secret};
+use serde_json::value::RawValue;
 use serde_json::Value;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -130,6 +131,15 @@ impl Requester {
 
     /// Fetches one page, retrying what can be retried.
     pub async fn fetch(&self, req: &PageRequest) -> (Result<Value, SyncError>, Call) {
+        let (result, call) = self.fetch_page(req, None).await;
+        (result.map(|p| p.body), call)
+    }
+
+    /// Fetches one page like [`Requester::fetch`]; with `records_at`, the
+    /// records found there are kept as their exact text ([`Page::records`]),
+    /// each to be parsed on its own, and the body holds `null` in their places
+    /// (so counts and every other field read as before).
+    pub async fn fetch_page(&self, req: &PageRequest, records_at: Option<&'static str>) -> (Result<Page, SyncError>, Call) {
         let started = Instant::now();
         let attempt = Attempt { status: Mutex::new(None), waited: AtomicU64::new(0), throttled: AtomicU32::new(0) };
         let retries = AtomicU32::new(0);
@@ -138,7 +148,7 @@ impl Requester {
             .with_min_delay(self.retry.min_delay)
             .with_max_delay(self.retry.max_delay)
             .with_max_times(self.retry.max_retries);
-        let result = (|| self.attempt(req, &attempt))
+        let result = (|| self.attempt(req, &attempt, records_at))
             .retry(backoff)
             .sleep(tokio::time::sleep)
             .when(SyncError::retryable)
@@ -168,7 +178,7 @@ impl Requester {
         format!("{} {}", req.method, req.path.split('?').next().unwrap_or_default())
     }
 
-    async fn attempt(&self, req: &PageRequest, at: &Attempt) -> Result<Value, SyncError> {
+    async fn attempt(&self, req: &PageRequest, at: &Attempt, records_at: Option<&'static str>) -> Result<Page, SyncError> {
         let provider = self.spec.provider.display_name();
         let cost = self.last_cost.load(Ordering::Relaxed) as f64;
         let slot = self.limiter.acquire(cost).await;
@@ -220,14 +230,15 @@ impl Requester {
             if (200..300).contains(&status) {
                 // A page can be megabytes: parse it on a blocking thread, so the engine
                 // keeps committing other pages meanwhile.
-                let body: Result<Value, serde_json::Error> = match tokio::task::spawn_blocking(move || serde_json::from_slice(&bytes)).await {
+                let page: Result<Page, serde_json::Error> = match tokio::task::spawn_blocking(move || Page::parse(&bytes, records_at)).await {
                     Ok(parsed) => parsed,
                     Err(e) => std::panic::resume_unwind(e.into_panic()),
                 };
-                let body = body.map_err(|e| SyncError::Transport { provider, what: self.what(req), detail: format!("the body was cut off or is not JSON ({e})") })?;
-                self.learn_cost(&body);
-                return match (self.spec.body_error)(status, &body) {
-                    None => Ok(body),
+                let page = page.map_err(|e| SyncError::Transport { provider, what: self.what(req), detail: format!("the body was cut off or is not JSON ({e})") })?;
+                let body = &page.body;
+                self.learn_cost(body);
+                return match (self.spec.body_error)(status, body) {
+                    None => Ok(page),
                     Some(BodyError::Throttled(secs)) => {
                         at.throttled.fetch_add(1, Ordering::Relaxed);
                         Err(SyncError::Throttled { provider, what: self.what(req), retry_after: Some(Duration::from_secs_f64(secs.max(0.05))) })
@@ -276,6 +287,59 @@ impl Requester {
     }
 }
 
+/// A parsed page: its JSON body and, when asked for, its records' exact text.
+#[derive(Debug, Default)]
+pub struct Page {
+    pub body: Value,
+    /// The records at the requested path, each exactly as the provider sent it;
+    /// `None` when not asked for or when nothing (no array) is there.
+    pub records: Option<RawRecords>,
+}
+
+/// Records kept as the provider's text, one JSON value each.
+pub type RawRecords = Vec<Box<RawValue>>;
+
+impl Page {
+    /// Parses `bytes`, splitting out the records at `records_at` (a dotted path
+    /// of object keys) as raw text when asked to: each record is then scanned
+    /// here once and parsed later on its own, and its stored payload is the
+    /// provider's own text, not a re-serialisation.
+    pub fn parse(bytes: &[u8], records_at: Option<&str>) -> Result<Page, serde_json::Error> {
+        let Some(path) = records_at else { return Ok(Page { body: serde_json::from_slice(bytes)?, records: None }) };
+        let text = std::str::from_utf8(bytes).map_err(|_| <serde_json::Error as serde::de::Error>::custom("the body is not UTF-8"))?;
+        let steps: Vec<&str> = path.split('.').collect();
+        let (body, records) = split(text, &steps)?;
+        Ok(Page { body, records })
+    }
+}
+
+/// [`Page::parse`]'s walk: `text` parsed as a value, except that the array at
+/// `steps` is returned as raw records and left as that many `null`s.
+fn split(text: &str, steps: &[&str]) -> Result<(Value, Option<RawRecords>), serde_json::Error> {
+    let Some((first, rest)) = steps.split_first() else {
+        return match serde_json::from_str::<Vec<&RawValue>>(text) {
+            Ok(list) => Ok((Value::Array(vec![Value::Null; list.len()]), Some(list.into_iter().map(RawValue::to_owned).collect()))),
+            Err(_) => Ok((serde_json::from_str(text)?, None)),
+        };
+    };
+    let Ok(fields) = serde_json::from_str::<std::collections::BTreeMap<String, &RawValue>>(text) else {
+        return Ok((serde_json::from_str(text)?, None));
+    };
+    let mut map = serde_json::Map::new();
+    let mut records = None;
+    for (k, raw) in fields {
+        let v = if k == *first {
+            let (v, r) = split(raw.get(), rest)?;
+            records = r;
+            v
+        } else {
+            serde_json::from_str(raw.get())?
+        };
+        map.insert(k, v);
+    }
+    Ok((Value::Object(map), records))
+}
+
 fn auth_error(e: AuthFailure) -> SyncError {
     match e {
         AuthFailure::NeedsReauth(m) => SyncError::NeedsReauth(format!("the connection needs re-authorisation: {m}")),
@@ -289,5 +353,26 @@ fn without_url(e: &reqwest::Error) -> String {
     match e.find(" for url (") {
         Some(i) => e[..i].to_string(),
         None => e,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_split_page_keeps_each_record_as_sent_and_the_rest_as_parsed() {
+        let text = br#"{"data":{"items":{"nodes":[{"b":1, "a":"x\u00e9"},{"id":2}],"pageInfo":{"hasNextPage":true}}},"extensions":{"cost":3}}"#;
+        let page = Page::parse(text, Some("data.items.nodes")).unwrap();
+        let raw: Vec<&str> = page.records.as_ref().expect("the records must be split out").iter().map(|r| r.get()).collect();
+        assert_eq!(raw, [r#"{"b":1, "a":"x\u00e9"}"#, r#"{"id":2}"#], "each record's payload must be the provider's exact text, spacing and escapes included");
+        assert_eq!(lookup(&page.body, "data.items.nodes").and_then(Value::as_array).map(Vec::len), Some(2), "the body must still count the records");
+        assert_eq!(lookup(&page.body, "data.items.pageInfo.hasNextPage"), Some(&Value::Bool(true)), "the paging signal must read as before");
+        assert_eq!(lookup(&page.body, "extensions.cost"), Some(&Value::from(3)), "fields beside the records must be parsed as before");
+        let whole = Page::parse(text, None).unwrap();
+        assert!(whole.records.is_none() && whole.body["data"]["items"]["nodes"][1]["id"] == 2, "without a path the page is parsed whole");
+        let error = Page::parse(br#"{"errors":[{"message":"no"}]}"#, Some("data.items.nodes")).unwrap();
+        assert!(error.records.is_none() && error.body["errors"][0]["message"] == "no", "a body without the records (an error) must parse as a plain value");
+        assert!(Page::parse(br#"{"data":{"items":{"nodes":[{"id":1}"#, Some("data.items.nodes")).is_err(), "a cut-off body must be an error, so it is retried");
     }
 }
