@@ -1318,6 +1318,29 @@ mod tests {
     }
 
     #[test]
+    fn the_fast_json_path_reads_what_serde_reads() {
+        let cases = [
+            r#"{"source":{"a":[1,{"b":"}]\"x"}],"c":null},"kind":"order","number":"INV-1","total":"-12.50","currency":"aud","lines":[],"x":null,"y":true,"z":-1.5e3}"#,
+            r#" { "kind" : "invoice" , "emails" : [ ] , "status" : null , "reference" : "Zoë" } "#,
+            r#"{}"#,
+            r#"{"number":"a\"b"}"#,
+            r#"{"emails":["a@b.example"]}"#,
+            r#"{"kind":"x","kind":"y"}"#,
+            r#"{"total":12.5}"#,
+            r#"["order"]"#,
+            r#"{"kind":"order"} x"#,
+        ];
+        for (i, c) in cases.iter().enumerate() {
+            let slow: Fields = serde_json::from_slice(c.as_bytes()).unwrap_or_default();
+            if let Some(fast) = Fields::scan(c.as_bytes()) {
+                assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "where the fast path answers it must agree with serde: {c}");
+            }
+            assert_eq!(format!("{:?}", Fields::parse(c.as_bytes())), format!("{slow:?}"), "parse always agrees with serde: {c}");
+            assert_eq!(Fields::scan(c.as_bytes()).is_some(), i < 3, "only plain records take the fast path, the rest go to serde: {c}");
+        }
+    }
+
+    #[test]
     fn kinds_parse_from_their_own_names() {
         for k in ReportKind::ALL {
             assert_eq!(ReportKind::parse(k.as_str()).unwrap(), k, "every kind's identifier parses back");
