@@ -1,21 +1,9 @@
 //! End-to-end tests of the `concord` binary as a user runs it.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod support;
 
-fn concord(workspace: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_concord"))
-        .arg("--workspace")
-        .arg(workspace)
-        .args(args)
-        .env_remove("CONCORD_WORKSPACE")
-        .output()
-        .expect("the concord binary must start")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use std::process::Command;
+use support::{concord, text};
 
 #[test]
 fn init_then_verify_succeeds() {

@@ -1,22 +1,9 @@
 //! `concord report` as a user runs it: the file is written with the BOM when
 //! asked, the summary says what was written, and mistakes fail with a coded error.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod support;
 
-fn concord(workspace: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_concord"))
-        .arg("--workspace")
-        .arg(workspace)
-        .args(args)
-        .env_remove("CONCORD_WORKSPACE")
-        .output()
-        .expect("the concord binary must start")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use support::{concord, text};
 
 #[test]
 fn report_writes_a_safe_csv_and_summarises_it() {

@@ -34,13 +34,12 @@ pub fn upsert_mapped(
     source_updated_at: Option<&str>,
     now: &str,
 ) -> crate::Result<()> {
-    let params = rusqlite::params![key.0, key.1, key.2, kind, data, source_updated_at, now];
     let updated = conn
         .prepare_cached(
             "UPDATE canonical_records SET kind = ?4, data = ?5, source_updated_at = ?6, mapped_at = ?7
              WHERE connection_id = ?1 AND object = ?2 AND external_id = ?3",
         )?
-        .execute(params)?;
+        .execute(rusqlite::params![key.0, key.1, key.2, kind, data, source_updated_at, now])?;
     if updated == 0 {
         insert_mapped(conn, key, kind, data, source_updated_at, now)?;
     }

@@ -77,54 +77,34 @@ pub fn record_detected(conn: &rusqlite::Connection, found: &[DetectedConflict], 
     Ok(())
 }
 
+const COLUMNS: &str = "id, entity_kind, entity_key, field, candidates, suggested_winner, reason, status, detected_at, updated_at";
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConflictRow> {
+    Ok(ConflictRow {
+        id: r.get(0)?,
+        entity_kind: r.get(1)?,
+        entity_key: r.get(2)?,
+        field: r.get(3)?,
+        candidates: r.get(4)?,
+        suggested_winner: r.get(5)?,
+        reason: r.get(6)?,
+        status: r.get(7)?,
+        detected_at: r.get(8)?,
+        updated_at: r.get(9)?,
+    })
+}
+
 /// Conflicts, optionally in one status, by customer then field.
 pub fn list(conn: &rusqlite::Connection, status: Option<&str>) -> crate::Result<Vec<ConflictRow>> {
-    let mut stmt = conn.prepare(
-        "SELECT id, entity_kind, entity_key, field, candidates, suggested_winner, reason, status, detected_at, updated_at
-         FROM conflicts WHERE (?1 IS NULL OR status = ?1) ORDER BY entity_key, field",
-    )?;
-    let rows = stmt
-        .query_map([status], |r| {
-            Ok(ConflictRow {
-                id: r.get(0)?,
-                entity_kind: r.get(1)?,
-                entity_key: r.get(2)?,
-                field: r.get(3)?,
-                candidates: r.get(4)?,
-                suggested_winner: r.get(5)?,
-                reason: r.get(6)?,
-                status: r.get(7)?,
-                detected_at: r.get(8)?,
-                updated_at: r.get(9)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM conflicts WHERE (?1 IS NULL OR status = ?1) ORDER BY entity_key, field"))?;
+    let rows = stmt.query_map([status], row)?.collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
 
 /// One stored conflict by id.
 pub fn get(conn: &rusqlite::Connection, id: i64) -> crate::Result<Option<ConflictRow>> {
     use rusqlite::OptionalExtension;
-    Ok(conn
-        .query_row(
-            "SELECT id, entity_kind, entity_key, field, candidates, suggested_winner, reason, status, detected_at, updated_at FROM conflicts WHERE id = ?1",
-            [id],
-            |r| {
-                Ok(ConflictRow {
-                    id: r.get(0)?,
-                    entity_kind: r.get(1)?,
-                    entity_key: r.get(2)?,
-                    field: r.get(3)?,
-                    candidates: r.get(4)?,
-                    suggested_winner: r.get(5)?,
-                    reason: r.get(6)?,
-                    status: r.get(7)?,
-                    detected_at: r.get(8)?,
-                    updated_at: r.get(9)?,
-                })
-            },
-        )
-        .optional()?)
+    Ok(conn.query_row(&format!("SELECT {COLUMNS} FROM conflicts WHERE id = ?1"), [id], row).optional()?)
 }
 
 /// Sets a conflict's status (`open`, `decided`, `pushed`, `changed_since_decided`, `resolved`): push and undo use it.
