@@ -5,7 +5,8 @@
 //! number hostile, every 13th total negative, a few NZD), then times the
 //! `unmatched` and `reconciliation` reports as the app and CLI run them: the
 //! read transaction, the temporary record table, the SQL, the streaming writer,
-//! the fsync and the rename. Prints rows, seconds, rows/s and peak RSS (VmHWM).
+//! the fsync and the rename. Prints rows, seconds, CPU seconds (both threads),
+//! rows/s and peak RSS (VmHWM).
 //!
 //! Run: `cargo bench -p concord-api --bench report` (optionally `-- ROWS`).
 //! `CONCORD_BENCH_DIR=/some/folder` keeps the filled workspace there and reuses

@@ -552,8 +552,8 @@ fn bad_key(k: &str) -> ApiError {
 fn link_row(l: &Link) -> Result<record_link::LinkRow> {
     Ok(record_link::LinkRow {
         entity: l.entity.as_str().into(),
-        left_key: l.left.clone(),
-        right_key: l.right.clone(),
+        left_key: l.left.to_string(),
+        right_key: l.right.to_string(),
         method: l.method.as_str().into(),
         score: (l.score * 10_000.0).round() / 10_000.0,
         evidence: serde_json::to_string(&l.evidence).map_err(internal)?,

@@ -587,26 +587,26 @@ impl<'a> Fields<'a> {
             p.i += 1;
         } else {
             loop {
-                let key = p.plain_str()?;
+                let key = p.plain_bytes()?;
                 p.ws();
                 p.eat(b':')?;
                 p.ws();
                 let slot = match key {
-                    "kind" => (0, &mut f.kind),
-                    "direction" => (1, &mut f.direction),
-                    "displayName" => (2, &mut f.display_name),
-                    "companyName" => (3, &mut f.company_name),
-                    "givenName" => (4, &mut f.given_name),
-                    "familyName" => (5, &mut f.family_name),
-                    "number" => (6, &mut f.number),
-                    "reference" => (7, &mut f.reference),
-                    "issueDate" => (8, &mut f.issue_date),
-                    "date" => (9, &mut f.date),
-                    "total" => (10, &mut f.total),
-                    "amount" => (11, &mut f.amount),
-                    "currency" => (12, &mut f.currency),
-                    "status" => (13, &mut f.status),
-                    "emails" => {
+                    b"kind" => (0, &mut f.kind),
+                    b"direction" => (1, &mut f.direction),
+                    b"displayName" => (2, &mut f.display_name),
+                    b"companyName" => (3, &mut f.company_name),
+                    b"givenName" => (4, &mut f.given_name),
+                    b"familyName" => (5, &mut f.family_name),
+                    b"number" => (6, &mut f.number),
+                    b"reference" => (7, &mut f.reference),
+                    b"issueDate" => (8, &mut f.issue_date),
+                    b"date" => (9, &mut f.date),
+                    b"total" => (10, &mut f.total),
+                    b"amount" => (11, &mut f.amount),
+                    b"currency" => (12, &mut f.currency),
+                    b"status" => (13, &mut f.status),
+                    b"emails" => {
                         // Only the empty list here; a listed address goes through serde.
                         if seen & (1 << 14) != 0 {
                             return None;
@@ -719,14 +719,19 @@ impl<'a> Scan<'a> {
         (self.b.get(self.i..end)? == word).then(|| self.i = end)
     }
 
-    /// A string without escapes or control characters, borrowed; `None` for any other.
-    fn plain_str(&mut self) -> Option<&'a str> {
+    /// A string's bytes when it has no escapes or control characters; `None` for any other.
+    fn plain_bytes(&mut self) -> Option<&'a [u8]> {
         self.eat(b'"')?;
         let start = self.i;
         let len = self.b[start..].iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
         self.i = start + len;
         self.eat(b'"')?;
-        std::str::from_utf8(&self.b[start..start + len]).ok()
+        Some(&self.b[start..start + len])
+    }
+
+    /// A string without escapes or control characters, borrowed; `None` for any other.
+    fn plain_str(&mut self) -> Option<&'a str> {
+        std::str::from_utf8(self.plain_bytes()?).ok()
     }
 
     /// Skips one value of any kind (escapes and nesting included).
@@ -735,11 +740,13 @@ impl<'a> Scan<'a> {
         loop {
             match self.next()? {
                 b'"' => loop {
-                    match self.next()? {
-                        b'\\' => self.i += 1,
-                        b'"' => break,
-                        _ => {}
+                    // To the next quote or backslash at once; a backslash skips the character after it.
+                    let n = self.b.get(self.i..)?.iter().position(|&c| c == b'"' || c == b'\\')?;
+                    self.i += n + 1;
+                    if self.b[self.i - 1] == b'"' {
+                        break;
                     }
+                    self.i += 1;
                 },
                 b'{' | b'[' => depth += 1,
                 b'}' | b']' => depth = depth.checked_sub(1)?,
@@ -804,32 +811,97 @@ fn unmatched(tx: &Connection, mut w: Out) -> Written {
     // An empty lookup table is left out of the SQL rather than probed once per record.
     let extra = if any_rows(tx, "temp.report_suggested")? { "EXISTS (SELECT 1 FROM temp.report_suggested x WHERE x.key = k)" } else { "0" };
     let filter = if any_rows(tx, "temp.report_matched")? { "NOT EXISTS (SELECT 1 FROM temp.report_matched m WHERE m.key = k)" } else { "1" };
-    for sql in record_scan(extra, filter) {
-        let mut stmt = tx.prepare(&sql)?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            let entity = text(r, 1)?.unwrap_or_default();
-            let entity = entity.as_ref();
-            let f = Fields::parse(bytes(r, 2)?.unwrap_or(b"{}"));
-            let suggested: bool = r.get(4)?;
-            let name = f.name_or_number(entity);
-            let cur = f.currency.as_deref().map(upper);
-            let key = text(r, 0)?;
-            w.row(&[
-                Cell::Text(entity),
-                Cell::opt_text(f.type_name(entity)),
-                Cell::opt_text(system_name(&names, r.get_ref(3)?.as_i64_or_null().ok().flatten())),
-                Cell::opt_text(key.as_deref()),
-                Cell::opt_text(name.as_deref()),
-                Cell::opt_text(f.emails.first().map(|e| e.as_ref())),
-                Cell::date(f.when(entity)),
-                Cell::amount(f.money(entity)),
-                currency(cur.as_deref()),
-                Cell::Text(if suggested { "suggested link awaiting review" } else { "no link" }),
-            ])?;
-        }
+    // As in the reconciliation: SQLite is read on this thread while a second one parses and writes,
+    // fed in batches through a short queue; emptied batches come back, so their buffers are reused.
+    const BATCH: usize = 512;
+    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<(Vec<Unmatched>, usize)>(4);
+    let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<Unmatched>>();
+    let names = &names;
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(move || -> std::result::Result<Out, ReportError> {
+            for (batch, n) in full_rx {
+                for rec in &batch[..n] {
+                    rec.write(&mut w, names)?;
+                }
+                // The reader may have finished; then the buffers are simply dropped.
+                let _ = empty_tx.send(batch);
+            }
+            Ok(w)
+        });
+        let read = (|| -> rusqlite::Result<()> {
+            let (mut batch, mut n): (Vec<Unmatched>, usize) = (Vec::new(), 0);
+            for sql in record_scan(extra, filter) {
+                let mut stmt = tx.prepare(&sql)?;
+                let mut rows = stmt.query([])?;
+                while let Some(r) = rows.next()? {
+                    if n == batch.len() {
+                        batch.push(Unmatched::default());
+                    }
+                    let rec = &mut batch[n];
+                    n += 1;
+                    rec.entity.clear();
+                    rec.entity.push_str(&text(r, 1)?.unwrap_or_default());
+                    rec.key.clear();
+                    let key = text(r, 0)?;
+                    rec.has_key = key.is_some();
+                    rec.key.push_str(&key.unwrap_or_default());
+                    rec.data.clear();
+                    rec.data.extend_from_slice(bytes(r, 2)?.unwrap_or(b"{}"));
+                    rec.system = r.get_ref(3)?.as_i64_or_null().ok().flatten();
+                    rec.suggested = r.get(4)?;
+                    if n == BATCH {
+                        let next = empty_rx.try_recv().unwrap_or_default();
+                        if full_tx.send((std::mem::replace(&mut batch, next), n)).is_err() {
+                            // The writer stopped; join reports why.
+                            return Ok(());
+                        }
+                        n = 0;
+                    }
+                }
+            }
+            if n > 0 {
+                let _ = full_tx.send((batch, n));
+            }
+            Ok(())
+        })();
+        // Closing the queue ends the writer's loop.
+        drop(full_tx);
+        let written = writer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        read.map_err(Fail::Read)?;
+        done(written?, None)
+    })
+}
+
+/// One unmatched record as read: its key, kind, JSON, connection number and whether a link is suggested.
+#[derive(Default)]
+struct Unmatched {
+    entity: String,
+    has_key: bool,
+    key: String,
+    data: Vec<u8>,
+    system: Option<i64>,
+    suggested: bool,
+}
+
+impl Unmatched {
+    fn write(&self, w: &mut Out, names: &HashMap<i64, Option<String>>) -> std::result::Result<(), ReportError> {
+        let entity = self.entity.as_str();
+        let f = Fields::parse(&self.data);
+        let name = f.name_or_number(entity);
+        let cur = f.currency.as_deref().map(upper);
+        w.row(&[
+            Cell::Text(entity),
+            Cell::opt_text(f.type_name(entity)),
+            Cell::opt_text(system_name(names, self.system)),
+            Cell::opt_text(self.has_key.then_some(self.key.as_str())),
+            Cell::opt_text(name.as_deref()),
+            Cell::opt_text(f.emails.first().map(|e| e.as_ref())),
+            Cell::date(f.when(entity)),
+            Cell::amount(f.money(entity)),
+            currency(cur.as_deref()),
+            Cell::Text(if self.suggested { "suggested link awaiting review" } else { "no link" }),
+        ])
     }
-    done(w, None)
 }
 
 fn currency(c: Option<&str>) -> Cell<'_> {
@@ -937,7 +1009,10 @@ fn load_groups(tx: &Connection) -> rusqlite::Result<()> {
          CREATE TEMP TABLE report_group (key TEXT PRIMARY KEY, grp TEXT NOT NULL, pre INTEGER NOT NULL, root TEXT NOT NULL) WITHOUT ROWID;",
     )?;
     let mut insert = tx.prepare("INSERT INTO temp.report_group (key, grp, pre, root) VALUES (?1, ?2, ?3, ?4)")?;
-    for i in 0..keys.len() {
+    // In key order, so each row is appended at the end of the table's b-tree rather than placed at random.
+    let mut order: Vec<usize> = (0..keys.len()).collect();
+    order.sort_unstable_by(|&a, &b| keys[a].cmp(&keys[b]));
+    for i in order {
         let root = find(&mut parent, i);
         let (pre, prefix) = if document[root] { (1, "sale") } else { (0, "party") };
         insert.execute(rusqlite::params![keys[i], format!("{prefix}:{}", keys[root]), pre, keys[root]])?;

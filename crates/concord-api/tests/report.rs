@@ -324,6 +324,24 @@ async fn every_report_round_trips_against_the_synced_store() {
     let discrepant: HashSet<String> = ws.discrepancies().unwrap().into_iter().filter(|d| d.entity_key.starts_with("sale:")).map(|d| d.entity_key).collect();
     let reported: HashSet<String> = p.details.iter().filter(|r| r["reconciled"] == "no").map(|r| r["sale"].clone()).collect();
     assert_eq!(reported, discrepant, "exactly the sales with discrepancies are marked unreconciled, under the matcher's sale keys");
+    // Sales come whole and in name order; within a sale, orders, invoices, credit notes, then payments, each by key.
+    let rank = |d: &str| match d {
+        "order" => 0,
+        "invoice" => 1,
+        "credit_note" => 2,
+        _ => 3,
+    };
+    let mut seen_sales: HashSet<&str> = HashSet::new();
+    for pair in p.details.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        if a["sale"] == b["sale"] {
+            let (ka, kb) = ((rank(&a["document"]), a["record"].as_str()), (rank(&b["document"]), b["record"].as_str()));
+            assert!(ka < kb, "within sale {} rows go by rank then key: {ka:?} before {kb:?}", a["sale"]);
+        } else {
+            assert!(a["sale"].as_bytes() < b["sale"].as_bytes(), "sales are in name order: {} before {}", a["sale"], b["sale"]);
+            assert!(seen_sales.insert(a["sale"].as_str()), "a sale's rows are never split: {}", a["sale"]);
+        }
+    }
     let negative = p.details.iter().find(|r| r["number"] == "-INV-1").expect("the imported negative invoice is reported");
     assert_eq!(negative["invoice_amount"], "-12.50", "a negative amount keeps its sign and scale");
 
