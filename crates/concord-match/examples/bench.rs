@@ -17,6 +17,11 @@ use concord_match::{plan, Config, Policy, Records};
 use rust_decimal::Decimal;
 use std::time::Instant;
 
+/// The allocator the shipped binaries use (concord-cli, src-tauri), so the
+/// peak measured here is the peak the app would reach.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Rng(u64);
 
 impl Rng {
@@ -259,7 +264,8 @@ fn main() {
     let last = std::sync::Mutex::new(Instant::now());
     let observer = concord_match::Observer(Some(std::sync::Arc::new(move |phase: &'static str| {
         let mut l = last.lock().unwrap_or_else(|e| e.into_inner());
-        println!("  {phase:<34} {:>8.0?}  rss {:>6}", l.elapsed(), rss_mib("VmRSS:").map(|m| format!("{m:.0} MiB")).unwrap_or_default());
+        let mib = |f: &str| rss_mib(f).map(|m| format!("{m:.0} MiB")).unwrap_or_default();
+        println!("  {phase:<34} {:>8.0?}  rss {:>8}  peak {:>8}", l.elapsed(), mib("VmRSS:"), mib("VmHWM:"));
         *l = Instant::now();
     })));
     let config = Config { observer, ..Config::default() };

@@ -39,7 +39,7 @@ pub(crate) struct DocFeatures<'a> {
     pub own_key: u64,
     pub external_id: &'a str,
     /// Hashes of the keys this record names as its counterparts.
-    pub refs: Vec<u64>,
+    pub refs: Box<[u64]>,
     /// Party cluster of the customer, when known.
     pub customer: Option<u32>,
     pub day: Option<i32>,
@@ -48,12 +48,12 @@ pub(crate) struct DocFeatures<'a> {
     /// The document number's digits without leading zeros, as a [`number_key`] (0: none).
     pub number: u64,
     /// Numbers named in the reference, same form.
-    pub ref_numbers: Vec<u64>,
+    pub ref_numbers: Box<[u64]>,
     /// A hash of the sorted (item, quantity) lines; 0 without lines.
     pub lines: u64,
     /// Same-system documents this node points at (allocations, credited
     /// document): external id and, when known, collection.
-    pub targets: Vec<(&'a str, Option<&'a str>)>,
+    pub targets: Box<[(&'a str, Option<&'a str>)]>,
     /// The record's collection (`invoices`, `orders`, ...).
     pub object: &'a str,
 }
@@ -147,7 +147,7 @@ pub(crate) fn doc_features(d: &SalesDocument, customer: Option<u32>, with_keys: 
         total: d.total,
         currency: d.currency.as_deref().map(str::trim),
         number: d.number.as_deref().map(|n| number_key(&number_form(n))).unwrap_or_default(),
-        ref_numbers: d.reference.as_deref().map(number_keys_in).unwrap_or_default(),
+        ref_numbers: d.reference.as_deref().map(|r| number_keys_in(r).into_boxed_slice()).unwrap_or_default(),
         lines: lines_hash(d),
         targets: d.credits_ref.iter().map(|r| (r.as_str(), None)).collect(),
         object: &d.source.object,
@@ -161,13 +161,13 @@ pub(crate) fn payment_features(p: &Payment, customer: Option<u32>, with_keys: bo
         node: if p.direction == PaymentDirection::Refunded { NodeKind::Refund } else { NodeKind::Payment },
         own_key: if with_keys { hash_str(&record_ref_key(p.source.provider, p.source.connection_id, &p.source.external_id)) } else { 0 },
         external_id: &p.source.external_id,
-        refs: Vec::new(),
+        refs: Box::default(),
         customer,
         day: day_of(p.date.as_deref()),
         total: p.amount,
         currency: p.currency.as_deref().map(str::trim),
         number: 0,
-        ref_numbers: p.reference.as_deref().map(number_keys_in).unwrap_or_default(),
+        ref_numbers: p.reference.as_deref().map(|r| number_keys_in(r).into_boxed_slice()).unwrap_or_default(),
         lines: 0,
         targets: p.allocations.iter().map(|a| (a.document_ref.as_str(), a.document_object.as_deref())).collect(),
         object: &p.source.object,

@@ -42,7 +42,7 @@ pub mod policy;
 pub mod reconcile;
 
 pub use conflict::{Candidate, Conflict};
-pub use link::{EntityKind, EvidenceSign, Link, LinkDecision, LinkState, Method};
+pub use link::{EntityKind, EvidenceSign, Key, Link, LinkDecision, LinkState, Method};
 pub use policy::{Field, FieldOwner, Policy, Role};
 pub use reconcile::{Discrepancy, DiscrepancyKind, Severity};
 
@@ -116,7 +116,9 @@ impl Default for Config {
 pub struct Cluster {
     /// `party:` or `sale:` and the smallest record key.
     pub key: String,
-    pub records: Vec<String>,
+    /// Sorted; shared with the plan's links.
+    #[serde(with = "link::key_serde::vec")]
+    pub records: Vec<Key>,
 }
 
 /// Counts for logs and benchmarks.
@@ -151,6 +153,26 @@ fn par_map<'a, T: Sync, U: Send>(items: &'a [T], threads: usize, f: impl Fn(&'a 
         let handles: Vec<_> = items.chunks(chunk).map(|c| s.spawn(move || f(c))).collect();
         handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
     })
+}
+
+/// Runs `f` on each item in `threads` contiguous chunks, writing each result
+/// into the matching slot of `out` (same length as `items`).
+fn par_fill<'a, T: Sync, U: Send>(items: &'a [T], out: &mut [Option<U>], threads: usize, f: impl Fn(&'a T) -> U + Sync) {
+    let fill = |items: &'a [T], out: &mut [Option<U>]| {
+        for (x, o) in items.iter().zip(out.iter_mut()) {
+            *o = Some(f(x));
+        }
+    };
+    if threads <= 1 || items.len() < 2048 {
+        return fill(items, out);
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let fill = &fill;
+        for (i, o) in items.chunks(chunk).zip(out.chunks_mut(chunk)) {
+            s.spawn(move || fill(i, o));
+        }
+    });
 }
 
 /// The bookkeeper's decisions, looked up by the hashes of both keys (no
@@ -192,11 +214,11 @@ impl Decisions {
 }
 
 /// Record indices by key, built only when decisions name records.
-fn index_of<'a>(keys: &'a [String], decided: &Decisions) -> HashMap<&'a str, u32> {
+fn index_of<'a>(keys: &'a [Key], decided: &Decisions) -> HashMap<&'a str, u32> {
     if decided.is_empty() {
         return HashMap::new();
     }
-    keys.iter().enumerate().map(|(i, k)| (k.as_str(), i as u32)).collect()
+    keys.iter().enumerate().map(|(i, k)| (&**k, i as u32)).collect()
 }
 
 /// Computes links, conflicts and discrepancies. Pure and deterministic.
@@ -212,7 +234,7 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
         chunk.iter().map(|p| party::features(p, &mut book)).collect()
     });
     config.observer.mark("party features");
-    let party_keys: Vec<String> = par_map(parties, config.threads, |chunk| chunk.iter().map(|p| p.source.key()).collect());
+    let party_keys: Vec<Key> = par_map(parties, config.threads, |chunk| chunk.iter().map(|p| Key::from(p.source.key())).collect());
     let mut keyed: Vec<(u64, u32)> = Vec::with_capacity(parties.len() * 8);
     let mut buf = Vec::new();
     for (i, f) in feats.iter().enumerate() {
@@ -294,7 +316,7 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
             state = LinkState::Suggested;
             s.evidence.push("held back: a different phone and street address in the same system".into());
         }
-        let (l, r) = link::ordered(ka, kb);
+        let (l, r) = if ka <= kb { (ka, kb) } else { (kb, ka) };
         if state == LinkState::Rejected {
             cannot.insert(pair_key(a, b));
         } else if state.is_active() {
@@ -304,8 +326,8 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
         link_ends.push((a, b));
         party_links.push(Link {
             entity: EntityKind::Party,
-            left: l.to_string(),
-            right: r.to_string(),
+            left: l.clone(),
+            right: r.clone(),
             method: s.method,
             score: s.score,
             evidence: {
@@ -337,14 +359,14 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
     let mut found = par_map(&party_groups, config.threads, |chunk| {
         let mut out = Vec::new();
         for g in chunk {
-            let key = format!("party:{}", g.iter().map(|&i| party_keys[i as usize].as_str()).min().unwrap_or(""));
+            let key = format!("party:{}", g.iter().map(|&i| &*party_keys[i as usize]).min().unwrap_or(""));
             out.extend(conflict::party_conflicts(&key, g, parties, &feats, policy));
         }
         out
     });
     plan.conflicts.append(&mut found);
     for g in &party_groups {
-        let mut recs: Vec<String> = g.iter().map(|&i| party_keys[i as usize].clone()).collect();
+        let mut recs: Vec<Key> = g.iter().map(|&i| party_keys[i as usize].clone()).collect();
         recs.sort();
         let key = format!("party:{}", recs[0]);
         root_key.insert(clusters.root[g[0] as usize], key.clone());
@@ -358,7 +380,7 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
                 kind: DiscrepancyKind::DuplicateParty,
                 severity: DiscrepancyKind::DuplicateParty.severity(),
                 entity_key: key,
-                records: vec![l.left.clone(), l.right.clone()],
+                records: vec![l.left.to_string(), l.right.to_string()],
                 summary: format!("the same customer appears twice in {} ({})", names(feats[a as usize].system), l.evidence_text()),
                 amount: None,
                 date: None,
@@ -373,7 +395,7 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
                 kind: DiscrepancyKind::InvalidTaxNumber,
                 severity: DiscrepancyKind::InvalidTaxNumber.severity(),
                 entity_key: format!("party:{}", party_keys[i]),
-                records: vec![party_keys[i].clone()],
+                records: vec![party_keys[i].to_string()],
                 summary: format!("ABN {raw:?} in {} fails the ABN checksum or has the wrong length", names(f.system)),
                 amount: None,
                 date: None,
@@ -383,7 +405,10 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
     }
 
     config.observer.mark("conflicts and duplicates");
-    drop(feats);
+    // Free the party phase's working state before the document phase builds its own.
+    drop((party_index, scored_pairs));
+    drop((feats, party_keys, link_ends, edges, edge_link, cannot, slots, party_groups, root_key));
+    party_links.shrink_to_fit();
     // Documents and payments.
     let mut customer_of: HashMap<(i64, &str), u32> = HashMap::with_capacity(parties.len());
     for (i, p) in parties.iter().enumerate() {
@@ -392,14 +417,15 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
     let cust = |conn: i64, r: &Option<String>| r.as_deref().and_then(|r| customer_of.get(&(conn, r)).copied());
     // Cross-reference keys cost an allocation per record: build them only when some document carries one.
     let with_keys = records.documents.iter().any(|d| !d.cross_refs.is_empty());
-    let mut nodes: Vec<document::DocFeatures> = par_map(&records.documents, config.threads, |chunk| {
-        chunk.iter().map(|d| document::doc_features(d, cust(d.source.connection_id, &d.customer_ref), with_keys)).collect()
-    });
-    nodes.extend(par_map(&records.payments, config.threads, |chunk| {
-        chunk.iter().map(|p| document::payment_features(p, cust(p.source.connection_id, &p.customer_ref), with_keys)).collect()
-    }));
-    let mut node_keys: Vec<String> = par_map(&records.documents, config.threads, |chunk| chunk.iter().map(|d| d.source.key()).collect());
-    node_keys.extend(par_map(&records.payments, config.threads, |chunk| chunk.iter().map(|p| p.source.key()).collect::<Vec<String>>()));
+    // Filled in place (no per-thread vectors to copy): documents, then payments.
+    let mut slots: Vec<Option<document::DocFeatures>> = (0..records.documents.len() + records.payments.len()).map(|_| None).collect();
+    let (doc_slots, pay_slots) = slots.split_at_mut(records.documents.len());
+    par_fill(&records.documents, doc_slots, config.threads, |d| document::doc_features(d, cust(d.source.connection_id, &d.customer_ref), with_keys));
+    par_fill(&records.payments, pay_slots, config.threads, |p| document::payment_features(p, cust(p.source.connection_id, &p.customer_ref), with_keys));
+    let nodes: Vec<document::DocFeatures> = slots.into_iter().map(|n| n.expect("par_fill fills every slot")).collect();
+    let mut node_keys: Vec<Key> = par_map(&records.documents, config.threads, |chunk| chunk.iter().map(|d| Key::from(d.source.key())).collect());
+    node_keys.extend(par_map(&records.payments, config.threads, |chunk| chunk.iter().map(|p| Key::from(p.source.key())).collect::<Vec<Key>>()));
+    drop(customer_of);
     config.observer.mark("document features");
     let pairs = document::link(&nodes, config.auto_threshold, suggest);
     config.observer.mark("document candidates and scoring");
@@ -414,7 +440,7 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
         evidence.shrink_to_fit();
         let (ka, kb) = (&node_keys[a as usize], &node_keys[b as usize]);
         let state = state_of(ka, kb, score);
-        let (l, r) = link::ordered(ka, kb);
+        let (l, r) = if ka <= kb { (ka, kb) } else { (kb, ka) };
         if state == LinkState::Rejected {
             cannot.insert(pair_key(a, b));
         } else if state.is_active() {
@@ -423,8 +449,8 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
         }
         doc_links.push(Link {
             entity: EntityKind::Document,
-            left: l.to_string(),
-            right: r.to_string(),
+            left: l.clone(),
+            right: r.clone(),
             method,
             score,
             evidence,
@@ -445,6 +471,8 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
             }
         }
     }
+    drop((seen, node_index));
+    doc_links.shrink_to_fit();
     let slots: Vec<i64> = nodes
         .iter()
         .enumerate()
@@ -462,6 +490,7 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
             l.evidence.push("held back: would join two documents of one system".into());
         }
     }
+    drop((slots, edges, edge_link, cannot));
     let books: BTreeSet<i64> = nodes.iter().filter(|n| n.node == document::NodeKind::Invoice).map(|n| n.system).collect();
     let flat = dclusters.flat_groups();
     drop(dclusters);
@@ -471,7 +500,7 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
         let mut out = Vec::new();
         for &range in chunk {
             let g = flat.get(range);
-            let key = format!("sale:{}", g.iter().map(|&i| node_keys[i as usize].as_str()).min().unwrap_or(""));
+            let key = format!("sale:{}", g.iter().map(|&i| &*node_keys[i as usize]).min().unwrap_or(""));
             let sale = reconcile::Sale {
                 entity_key: key,
                 members: g,
@@ -486,13 +515,18 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
         out
     });
     plan.discrepancies.append(&mut found);
+    drop(found);
+    plan.sales.reserve_exact(flat.ranges.iter().filter(|&&r| flat.get(r).len() > 1).count());
     for g in flat.ranges.iter().map(|&r| flat.get(r)).filter(|g| g.len() > 1) {
-        let mut recs: Vec<String> = g.iter().map(|&i| node_keys[i as usize].clone()).collect();
+        let mut recs: Vec<Key> = g.iter().map(|&i| node_keys[i as usize].clone()).collect();
         recs.sort();
         plan.sales.push(Cluster { key: format!("sale:{}", recs[0]), records: recs });
     }
+    // The document phase's working state goes before the two link lists are joined.
+    drop((nodes, node_keys, flat));
     plan.links = party_links;
     plan.links.append(&mut doc_links);
+    drop(doc_links);
     config.observer.mark("reconciliation");
     plan
 }

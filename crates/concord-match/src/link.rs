@@ -15,6 +15,33 @@ use std::borrow::Cow;
 /// One piece of evidence, in words: most are fixed phrases, so they cost no allocation.
 pub type Evidence = Cow<'static, str>;
 
+/// A record key ([`concord_core::model::Source::key`]), built once per record
+/// and shared by every link and cluster that names the record.
+pub type Key = std::sync::Arc<str>;
+
+/// Serde for [`Key`] as a plain string (serde's `rc` feature is not enabled workspace-wide).
+pub mod key_serde {
+    use super::Key;
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(k: &Key, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(k)
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Key, D::Error> {
+        Ok(Key::from(String::deserialize(d)?))
+    }
+    /// The same for a list of keys.
+    pub mod vec {
+        use super::Key;
+        use serde::{Deserialize, Deserializer, Serializer};
+        pub fn serialize<S: Serializer>(k: &[Key], s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(k.iter().map(|k| &**k))
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Key>, D::Error> {
+            Ok(Vec::<String>::deserialize(d)?.into_iter().map(Key::from).collect())
+        }
+    }
+}
+
 /// What a link joins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -149,9 +176,11 @@ impl LinkState {
 pub struct Link {
     pub entity: EntityKind,
     /// The smaller of the two record keys.
-    pub left: String,
+    #[serde(with = "key_serde")]
+    pub left: Key,
     /// The larger of the two record keys.
-    pub right: String,
+    #[serde(with = "key_serde")]
+    pub right: Key,
     pub method: Method,
     /// 0.0 to 1.0.
     pub score: f64,

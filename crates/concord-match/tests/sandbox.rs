@@ -83,8 +83,8 @@ fn check(seed: u64, customers: usize) {
     let p = plan(&records, &[], &Policy::default(), &Config { connection_names: names, ..Config::default() });
     let took = started.elapsed();
 
-    let party = score_pairs(&pairs(&p.parties.iter().map(|c| c.records.clone()).collect::<Vec<_>>()), &pairs(&true_party_clusters(&gt)));
-    let sale = score_pairs(&pairs(&p.sales.iter().map(|c| c.records.clone()).collect::<Vec<_>>()), &pairs(&true_sale_clusters(&gt)));
+    let party = score_pairs(&pairs(&p.parties.iter().map(|c| c.records.iter().map(|k| k.to_string()).collect()).collect::<Vec<_>>()), &pairs(&true_party_clusters(&gt)));
+    let sale = score_pairs(&pairs(&p.sales.iter().map(|c| c.records.iter().map(|k| k.to_string()).collect()).collect::<Vec<_>>()), &pairs(&true_sale_clusters(&gt)));
 
     let planted: Vec<(Planted, HashSet<String>)> =
         gt.discrepancies.iter().map(|d| (d.kind, d.records.iter().map(|r| key_of(r.provider, r.object, &r.id)).collect())).collect();

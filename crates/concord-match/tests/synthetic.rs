@@ -257,7 +257,7 @@ fn synthetic_population_links_above_floors() {
     for seed in [11_u64, 4242, 900_001] {
         let w = world(seed, 1500);
         let p = plan(&w.records, &[], &Policy::default(), &Config::default());
-        let found = pairs_of(p.parties.iter().map(|c| c.records.clone()));
+        let found = pairs_of(p.parties.iter().map(|c| c.records.iter().map(|k| k.to_string()).collect()));
         let mut by_person: HashMap<usize, Vec<String>> = HashMap::new();
         for (k, person) in &w.truth {
             by_person.entry(*person).or_default().push(k.clone());
