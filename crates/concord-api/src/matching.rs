@@ -212,7 +212,7 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
 }
 
 /// A stored conflict with each candidate's system named.
-fn conflict_view(r: conflict::ConflictRow, names: &HashMap<i64, String>) -> Result<ConflictView> {
+pub(crate) fn conflict_view(r: conflict::ConflictRow, names: &HashMap<i64, String>) -> Result<ConflictView> {
     let cands: Vec<concord_match::Candidate> = serde_json::from_str(&r.candidates).map_err(internal)?;
     let suggested_value = cands.iter().find(|c| Some(&c.record) == r.suggested_winner.as_ref()).map(|c| c.value.clone());
     Ok(ConflictView {
@@ -247,7 +247,7 @@ fn split_key(key: &str) -> Option<(i64, &str, &str)> {
 const DOCUMENT_OBJECTS: &[&str] = &["orders", "invoices", "credit_notes", "credit_memos", "payments", "refunds"];
 
 impl Workspace {
-    fn system_names(&self) -> Result<HashMap<i64, String>> {
+    pub(crate) fn system_names(&self) -> Result<HashMap<i64, String>> {
         let store = self.store();
         let mut names: HashMap<i64, String> = connection::list(store.conn())?.into_iter().map(|c| (c.id, c.name)).collect();
         for s in import_source::list(store.conn())? {

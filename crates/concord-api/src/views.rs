@@ -8,14 +8,13 @@
 //! (document links and discrepancies) and the canonical records' dates; it
 //! decides nothing new, so it agrees with `concord links` and the discrepancy list.
 
-use crate::error::{ApiError, ErrorCode, Result};
-use crate::matching::{ConflictValue, ConflictView};
+use crate::error::Result;
+use crate::matching::ConflictView;
 use crate::push::PushSummary;
 use crate::sync::SyncStreamResult;
 use crate::workspace::Workspace;
 use concord_core::model::{Payment, SalesDocument};
-use concord_match::Candidate;
-use concord_store::{canonical_record, conflict, connection, discrepancy, import_source, record_link};
+use concord_store::{canonical_record, conflict, discrepancy, record_link};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use ts_rs::TS;
@@ -145,46 +144,15 @@ impl Workspace {
     /// [`Workspace::conflicts`] converts them; a test holds the two to the same output), so a
     /// page of 400 out of 50,000 costs one indexed read, not 50,000 JSON parses.
     pub fn conflict_page(&self, status: Option<&str>, offset: u32, limit: u32) -> Result<ConflictPage> {
-        let (mut rows, names) = {
-            let store = self.store();
-            let conn = store.conn();
-            let mut names: HashMap<i64, String> = connection::list(conn)?.into_iter().map(|c| (c.id, c.name)).collect();
-            for s in import_source::list(conn)? {
-                names.insert(-s.id, s.name);
-            }
-            (conflict::list(conn, status)?, names)
-        };
+        let names = self.system_names()?;
+        let mut rows = conflict::list(self.store().conn(), status)?;
         rows.sort_by(|a, b| a.entity_key.cmp(&b.entity_key).then(a.id.cmp(&b.id)));
         let total = i32::try_from(rows.len()).unwrap_or(i32::MAX);
         let conflicts = rows
             .into_iter()
             .skip(offset as usize)
             .take(limit.min(MAX_PAGE) as usize)
-            .map(|r| {
-                let cands: Vec<Candidate> = serde_json::from_str(&r.candidates)
-                    .map_err(|e| ApiError::new(ErrorCode::Internal, format!("conflict {} has unreadable candidates: {e}", r.id)))?;
-                let suggested_value = cands.iter().find(|c| Some(&c.record) == r.suggested_winner.as_ref()).map(|c| c.value.clone());
-                Ok(ConflictView {
-                    id: i32::try_from(r.id).unwrap_or(i32::MAX),
-                    entity_key: r.entity_key,
-                    field: r.field,
-                    values: cands
-                        .into_iter()
-                        .map(|c| ConflictValue {
-                            system: names.get(&c.connection_id).cloned().unwrap_or_else(|| c.connection_id.to_string()),
-                            record: c.record,
-                            provider: c.provider,
-                            role: c.role.as_str().into(),
-                            value: c.value,
-                            last_modified: c.last_modified,
-                        })
-                        .collect(),
-                    suggested_winner: r.suggested_winner,
-                    suggested_value,
-                    reason: r.reason,
-                    status: r.status,
-                })
-            })
+            .map(|r| crate::matching::conflict_view(r, &names))
             .collect::<Result<Vec<_>>>()?;
         Ok(ConflictPage { total, conflicts })
     }
