@@ -22,6 +22,11 @@ use std::time::Instant;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+// As in the shipped binaries: freed pages go back to the OS at once (`release_freed_memory_promptly` in concord-cli's main).
+extern "C" {
+    fn mi_option_set(option: i32, value: std::ffi::c_long);
+}
+
 struct Rng(u64);
 
 impl Rng {
@@ -176,6 +181,8 @@ fn party(conn: i64, provider: Provider, object: &str, i: usize, p: &Person, rng:
 }
 
 fn main() {
+    // SAFETY: mimalloc's own option setter (`mi_option_purge_delay` is 15 in its mimalloc.h), called before any thread starts.
+    unsafe { mi_option_set(15, 0) };
     let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let n = args.first().copied().unwrap_or(100_000);
     let sales = args.get(1).copied().unwrap_or(150_000);

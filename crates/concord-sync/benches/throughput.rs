@@ -20,6 +20,11 @@ use std::time::Instant;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+// As in the shipped binaries: freed pages go back to the OS at once (`release_freed_memory_promptly` in concord-cli's main).
+extern "C" {
+    fn mi_option_set(option: i32, value: std::ffi::c_long);
+}
+
 fn peak_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -132,6 +137,8 @@ async fn floor(store: &mut Store, cid: i64, base: &str, tenant: &str, token: &st
 }
 
 fn main() {
+    // SAFETY: mimalloc's own option setter (`mi_option_purge_delay` is 15 in its mimalloc.h), called before any thread starts.
+    unsafe { mi_option_set(15, 0) };
     let customers: usize = std::env::var("CONCORD_BENCH_CUSTOMERS").ok().and_then(|s| s.parse().ok()).unwrap_or(9_500);
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
