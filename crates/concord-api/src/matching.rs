@@ -132,6 +132,10 @@ pub struct ConflictView {
     pub reason: String,
     /// `open`, `decided`, `pushed`, `changed_since_decided` or `resolved`.
     pub status: String,
+    /// The customer's name as its first system holds it, for headings (set by the Review pages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub label: Option<String>,
 }
 
 /// A money or record discrepancy.
@@ -234,6 +238,7 @@ pub(crate) fn conflict_view(r: conflict::ConflictRow, names: &HashMap<i64, Strin
         suggested_value,
         reason: r.reason,
         status: r.status,
+        label: None,
     })
 }
 
@@ -483,7 +488,11 @@ impl Workspace {
     pub(crate) fn conflict_by_id(&self, id: i64) -> Result<Option<ConflictView>> {
         let names = self.system_names()?;
         let row = conflict::get(self.store().conn(), id)?;
-        row.map(|r| conflict_view(r, &names)).transpose()
+        let Some(mut view) = row.map(|r| conflict_view(r, &names)).transpose()? else { return Ok(None) };
+        if let Some(first) = view.values.first() {
+            view.label = crate::views::party_label(self.store().conn(), &first.record)?;
+        }
+        Ok(Some(view))
     }
 
     /// What the last matching run found wrong with the money, most severe first.

@@ -154,6 +154,26 @@ impl Workspace {
             .take(limit.min(MAX_PAGE) as usize)
             .map(|r| crate::matching::conflict_view(r, &names))
             .collect::<Result<Vec<_>>>()?;
+        let conflicts = {
+            let store = self.store();
+            let mut labels: HashMap<String, Option<String>> = HashMap::new();
+            conflicts
+                .into_iter()
+                .map(|mut c| {
+                    let first = c.values.first().map(|v| v.record.clone()).unwrap_or_default();
+                    let label = match labels.get(&c.entity_key) {
+                        Some(l) => l.clone(),
+                        None => {
+                            let l = party_label(store.conn(), &first)?;
+                            labels.insert(c.entity_key.clone(), l.clone());
+                            l
+                        }
+                    };
+                    c.label = label;
+                    Ok(c)
+                })
+                .collect::<Result<Vec<_>>>()?
+        };
         Ok(ConflictPage { total, conflicts })
     }
 
@@ -227,6 +247,36 @@ mod tests {
         assert_eq!(ws.conflict_page(None, 0, 10).unwrap().conflicts, all, "a page shows conflicts exactly as the conflicts list does");
     }
 
+    #[test]
+    fn conflict_pages_name_the_customer_from_its_first_system() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = Workspace::init(dir.path(), Arc::new(FixedClock::at("2026-11-23T09:30:00Z").unwrap()), "test").unwrap();
+        let now = "2026-11-23T09:30:00.000Z";
+        {
+            let store = ws.store();
+            let conn = store.conn();
+            let new = concord_store::connection::NewConnection { name: "CRM", provider: concord_core::Provider::HubSpot, base_url: None, tenant_id: None, tenant_name: None, scopes: "", keychain_account: None };
+            let cid = concord_store::connection::insert(conn, &new, now).unwrap();
+            assert_eq!(cid, 1, "the first connection is the one the candidates name");
+            let payload = r#"{"id":"1"}"#;
+            let raw = concord_store::raw_record::RawRecord { connection_id: 1, object: "contacts", external_id: "1", payload, source_updated_at: None, state: "active", merged_into: None };
+            concord_store::raw_record::upsert(conn, &raw, now).unwrap();
+            let data = r#"{"entity":"party","givenName":"Zoë","familyName":"Ng","emails":[]}"#;
+            concord_store::canonical_record::upsert_mapped(conn, (1, "contacts", "1"), "party", data, None, now).unwrap();
+            let found = concord_store::conflict::DetectedConflict {
+                entity_kind: "party".into(),
+                entity_key: "party:1/contacts/1".into(),
+                field: "email".into(),
+                candidates: CANDIDATES.into(),
+                suggested_winner: None,
+                reason: "test".into(),
+            };
+            concord_store::conflict::record_detected(conn, &[found], now).unwrap();
+        }
+        let page = ws.conflict_page(None, 0, 10).unwrap();
+        assert_eq!(page.conflicts[0].label.as_deref(), Some("Zoë Ng"), "the Review heading names the customer, not its record key");
+    }
+
     fn dated(list: &[(&str, Option<&str>)]) -> Vec<(String, Option<String>)> {
         list.iter().map(|(k, d)| (k.to_string(), d.map(str::to_string))).collect()
     }
@@ -261,4 +311,25 @@ mod tests {
             "a sale with no invoice is missing even if it also differs; a sale with no date has no month"
         );
     }
+}
+
+/// A party's name for headings: its display name, else company, else given and family
+/// names, from the canonical record `connection/object/external id`; `None` when the
+/// record is not a synced one (a spreadsheet row) or holds no name.
+pub(crate) fn party_label(conn: &rusqlite::Connection, record: &str) -> Result<Option<String>> {
+    use rusqlite::OptionalExtension;
+    let mut parts = record.splitn(3, '/');
+    let (Some(cid), Some(object), Some(id)) = (parts.next().and_then(|c| c.parse::<i64>().ok()), parts.next(), parts.next()) else {
+        return Ok(None);
+    };
+    let name: Option<String> = conn
+        .prepare_cached(
+            "SELECT coalesce(nullif(trim(json_extract(data, '$.displayName')), ''), nullif(trim(json_extract(data, '$.companyName')), ''),
+                    nullif(trim(coalesce(json_extract(data, '$.givenName'), '') || ' ' || coalesce(json_extract(data, '$.familyName'), '')), ''))
+             FROM canonical_records WHERE connection_id = ?1 AND object = ?2 AND external_id = ?3",
+        )
+        .and_then(|mut st| st.query_row(rusqlite::params![cid, object, id], |r| r.get::<_, Option<String>>(0)).optional())
+        .map_err(|e| crate::ApiError::new(crate::ErrorCode::Internal, format!("could not read the name of {record}: {e}")))?
+        .flatten();
+    Ok(name)
 }

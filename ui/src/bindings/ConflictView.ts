@@ -12,4 +12,8 @@ suggestedWinner: string | null, suggestedValue: string | null, reason: string,
 /**
  * `open`, `decided`, `pushed`, `changed_since_decided` or `resolved`.
  */
-status: string, };
+status: string, 
+/**
+ * The customer's name as its first system holds it, for headings (set by the Review pages).
+ */
+label?: string, };

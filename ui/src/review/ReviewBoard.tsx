@@ -357,7 +357,7 @@ export function ReviewBoard() {
           {focused && (
             <section className="review-detail" aria-label="The active conflict" data-testid="review-detail">
               <h2 className="review-detail-title">
-                {fieldLabel(focused.field)} <span className="muted">· {entityOf(focused.entityKey) === "sale" ? "sale" : "customer"} {focused.entityKey.slice(focused.entityKey.indexOf(":") + 1)}</span>
+                {fieldLabel(focused.field)} <span className="muted">· {entityOf(focused.entityKey) === "sale" ? "sale" : "customer"} {focused.label ?? focused.entityKey.slice(focused.entityKey.indexOf(":") + 1)}</span>
               </h2>
               <table className="table review-values">
                 <thead>

@@ -44,12 +44,12 @@ export function entityOf(key: string): "party" | "sale" | "other" {
   return "other";
 }
 
-/** "Customer Acme Pty Ltd" when a name is among the group's values, else the record key. */
+/** "Customer Acme Pty Ltd": the name the backend found, else one among the group's values, else the record key. */
 function groupLabel(key: string, members: ConflictView[]): string {
   const entity = entityOf(key);
   const noun = entity === "party" ? "Customer" : entity === "sale" ? "Sale" : "Record";
   const named = members.find((c) => c.field === "companyName" || c.field === "personName");
-  const name = named?.suggestedValue ?? named?.values[0]?.value;
+  const name = members.find((c) => c.label)?.label ?? named?.suggestedValue ?? named?.values[0]?.value;
   return `${noun} ${name && name.trim() !== "" ? name : key.slice(key.indexOf(":") + 1)}`;
 }
 
