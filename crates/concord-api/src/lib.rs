@@ -25,6 +25,7 @@ pub mod demo;
 pub mod error;
 pub mod json;
 pub mod matching;
+pub mod memory;
 pub mod push;
 pub mod report;
 pub mod sync;

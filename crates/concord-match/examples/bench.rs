@@ -22,7 +22,7 @@ use std::time::Instant;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-// As in the shipped binaries: freed pages go back to the OS at once (`release_freed_memory_promptly` in concord-cli's main).
+// As in the shipped binaries: freed pages go back to the OS at once (`concord_api::memory::release_freed_memory_promptly`).
 extern "C" {
     fn mi_option_set(option: i32, value: std::ffi::c_long);
 }
