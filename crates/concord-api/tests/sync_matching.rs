@@ -4,6 +4,10 @@
 //! customer and sale links are scored (pairwise precision and recall over
 //! linked clusters) against the sandbox's ground truth.
 
+mod support;
+
+use support::clusters;
+
 use concord_api::demo::{FollowSignIn, SandboxInfo};
 use concord_api::Workspace;
 use concord_core::{Provider, SystemClock};
@@ -23,30 +27,6 @@ fn pairs(clusters: impl IntoIterator<Item = Vec<String>>) -> HashSet<(String, St
         }
     }
     out
-}
-
-/// The clusters the links make (their transitive closure).
-fn clusters(links: &[(String, String)]) -> Vec<Vec<String>> {
-    let mut parent: HashMap<String, String> = HashMap::new();
-    fn root(p: &mut HashMap<String, String>, x: &str) -> String {
-        let up = p.get(x).cloned().unwrap_or_else(|| x.to_string());
-        if up == x { up } else { let r = root(p, &up); p.insert(x.to_string(), r.clone()); r }
-    }
-    for (a, b) in links {
-        let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
-        parent.entry(a.clone()).or_insert(a.clone());
-        parent.entry(b.clone()).or_insert(b.clone());
-        if ra != rb {
-            parent.insert(ra, rb);
-        }
-    }
-    let keys: Vec<String> = parent.keys().cloned().collect();
-    let mut groups: HashMap<String, Vec<String>> = HashMap::new();
-    for k in keys {
-        let r = root(&mut parent, &k);
-        groups.entry(r).or_default().push(k);
-    }
-    groups.into_values().collect()
 }
 
 fn score(found: &HashSet<(String, String)>, truth: &HashSet<(String, String)>) -> (f64, f64) {
