@@ -7,6 +7,7 @@ import { useState } from "react";
 import type { ApiError, LinkAction, LinkView } from "../backend";
 import { useBackend } from "../backend/context";
 import { EmptyState } from "../shared/EmptyState";
+import { ShownOf } from "../shared/ShownOf";
 import { ErrorBanner } from "../shared/ErrorBanner";
 import { formatCount } from "../shared/format";
 import { Spinner } from "../shared/Spinner";
@@ -179,11 +180,7 @@ export function LinkTable() {
               })}
             </tbody>
           </table>
-          {rows.length > SHOWN && (
-            <p className="muted small table-note">
-              The first {formatCount(SHOWN)} of {formatCount(rows.length)} are shown; narrow them with the filters above.
-            </p>
-          )}
+          <ShownOf shown={SHOWN} total={rows.length} />
         </div>
       )}
       <form

@@ -6,6 +6,7 @@
 import { useMemo, useState } from "react";
 import type { DiscrepancyView } from "../backend";
 import { EmptyState } from "../shared/EmptyState";
+import { ShownOf } from "../shared/ShownOf";
 import { formatCount, formatDate, formatMoney } from "../shared/format";
 
 const SEVERITY: Record<string, { label: string; tone: string }> = {
@@ -93,11 +94,7 @@ export function DiscrepancyTable(props: { discrepancies: readonly DiscrepancyVie
             })}
           </tbody>
         </table>
-        {rows.length > SHOWN && (
-          <p className="muted small table-note">
-            The first {formatCount(SHOWN)} of {formatCount(rows.length)} are shown; narrow them with the filters above.
-          </p>
-        )}
+        <ShownOf shown={SHOWN} total={rows.length} />
       </div>
     </div>
   );
