@@ -101,6 +101,17 @@ pub fn list(conn: &rusqlite::Connection, status: Option<&str>) -> crate::Result<
     Ok(rows)
 }
 
+/// One page of conflicts (optionally in one status) in entity-key then id order, and how
+/// many there are in all: the Review screen's list reads it page by page.
+pub fn page(conn: &rusqlite::Connection, status: Option<&str>, offset: u32, limit: u32) -> crate::Result<(Vec<ConflictRow>, i64)> {
+    let total: i64 = conn.query_row("SELECT count(*) FROM conflicts WHERE (?1 IS NULL OR status = ?1)", [status], |r| r.get(0))?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM conflicts WHERE (?1 IS NULL OR status = ?1) ORDER BY entity_key, id LIMIT ?2 OFFSET ?3"
+    ))?;
+    let rows = stmt.query_map(rusqlite::params![status, limit, offset], row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok((rows, total))
+}
+
 /// One stored conflict by id.
 pub fn get(conn: &rusqlite::Connection, id: i64) -> crate::Result<Option<ConflictRow>> {
     use rusqlite::OptionalExtension;
