@@ -143,6 +143,8 @@ impl Sandbox {
             faults: Mutex::new(faults::FaultEngine::new(config.seed, config.faults.clone())),
             xero_tenant_id: tenant,
             origin: format!("http://{addr}"),
+            world_version: Default::default(),
+            rendered: Default::default(),
         });
         let app = router(state.clone());
         let (tx, rx) = oneshot::channel::<()>();

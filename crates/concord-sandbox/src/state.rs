@@ -20,6 +20,8 @@ use crate::ratelimit::RateLimits;
 use crate::response::{add_headers, refuse, reset_connection, truncate_body, Refusal};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 /// Everything one sandbox run holds.
@@ -36,6 +38,70 @@ pub struct SandboxState {
     pub xero_tenant_id: String,
     /// `http://127.0.0.1:PORT` of the listener.
     pub origin: String,
+    /// Bumped by every write to the world (see [`WorldWrite`]), so rendered records can be cached.
+    pub world_version: AtomicU64,
+    /// Records as list pages serve them, valid for one world version.
+    pub rendered: Mutex<RenderCache>,
+}
+
+/// Each record's wire text as a list page last rendered it, for the world
+/// version it was rendered from. The world changes only through
+/// [`SandboxState::write`], which bumps the version; a cache of another
+/// version is emptied before use, so a page never serves a stale record.
+#[derive(Debug, Default)]
+pub struct RenderCache {
+    version: u64,
+    texts: HashMap<RenderKey, Arc<[u8]>>,
+}
+
+/// What a record's text depends on besides the world: which provider
+/// collection (a small code per provider), whether the summary form was asked
+/// for, and the record's index.
+pub type RenderKey = (u8, bool, u32);
+
+impl RenderCache {
+    /// The cached texts of `keys` rendered from world `version` (`None` where not cached).
+    pub fn get_all(&mut self, version: u64, keys: impl Iterator<Item = RenderKey>) -> Vec<Option<Arc<[u8]>>> {
+        if self.version != version {
+            self.texts.clear();
+            self.version = version;
+        }
+        keys.map(|k| self.texts.get(&k).cloned()).collect()
+    }
+
+    /// Remembers texts rendered from world `version` (dropped if the world has moved on since).
+    pub fn put_all(&mut self, version: u64, texts: impl Iterator<Item = (RenderKey, Arc<[u8]>)>) {
+        if self.version == version {
+            self.texts.extend(texts);
+        }
+    }
+}
+
+/// A write lock on the world that bumps [`SandboxState::world_version`] when
+/// released, while it still excludes readers: a reader holding the read lock
+/// always sees the version of the world it reads.
+pub struct WorldWrite<'a> {
+    guard: std::sync::RwLockWriteGuard<'a, World>,
+    version: &'a AtomicU64,
+}
+
+impl std::ops::Deref for WorldWrite<'_> {
+    type Target = World;
+    fn deref(&self) -> &World {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for WorldWrite<'_> {
+    fn deref_mut(&mut self) -> &mut World {
+        &mut self.guard
+    }
+}
+
+impl Drop for WorldWrite<'_> {
+    fn drop(&mut self) {
+        self.version.fetch_add(1, Ordering::Release);
+    }
 }
 
 impl SandboxState {
@@ -49,8 +115,14 @@ impl SandboxState {
         self.world.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn write(&self) -> std::sync::RwLockWriteGuard<'_, World> {
-        self.world.write().unwrap_or_else(|e| e.into_inner())
+    /// A write lock on the world; releasing it marks every cached rendering stale.
+    pub fn write(&self) -> WorldWrite<'_> {
+        WorldWrite { guard: self.world.write().unwrap_or_else(|e| e.into_inner()), version: &self.world_version }
+    }
+
+    /// The world's version; read it under the read lock to know what a rendering was made from.
+    pub fn world_version(&self) -> u64 {
+        self.world_version.load(Ordering::Acquire)
     }
 
     pub fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {

@@ -610,17 +610,62 @@ async fn list(State(st): State<Arc<SandboxState>>, Path(collection): Path<String
         let w = st.read();
         let (page_items, item_count) = select_page(c, &w, &ids, &q, since, &terms, (start, page_size));
         let page_count = item_count.div_ceil(page_size);
-        let links = (c == Collection::Invoices).then(|| InvoiceLinks::of(&w, &page_items));
-        let mut items: Vec<Value> = page_items.iter().map(|&i| render_linked(c, &w, &ids, i, &adm.hits, summary, links.as_ref())).collect();
+        let mut items = page_texts(&st, &w, c, &ids, &page_items, &adm.hits, summary);
         if adm.hits.duplicate_delivery {
             if let Some(first) = items.first().cloned() {
                 items.push(first);
             }
         }
         let pagination = json!({"page": page, "pageSize": page_size, "pageCount": page_count, "itemCount": item_count});
-        envelope(&st, c, items, Some(pagination))
+        envelope_with_texts(&st, c, &items, pagination)
     };
-    finish(adm, json_response(StatusCode::OK, &body, &[])).await
+    let r = (StatusCode::OK, [(axum::http::header::CONTENT_TYPE, "application/json; charset=utf-8")], body).into_response();
+    finish(adm, r).await
+}
+
+/// A page's records as wire text, in order: from [`crate::state::RenderCache`]
+/// when the world has not changed since they were rendered, rendered (and
+/// remembered) otherwise. Schema-drift faults change the text, so a page they
+/// hit is rendered afresh and not remembered. `w` is the read lock the page
+/// was selected under, so the version read here is the world's.
+fn page_texts(st: &SandboxState, w: &World, c: Collection, ids: &XeroIds, items: &[usize], hits: &Hits, summary: bool) -> Vec<Arc<[u8]>> {
+    let cacheable = !hits.drift_rename && !hits.drift_nest;
+    let version = st.world_version();
+    let key = |i: usize| (c as u8, summary, i as u32);
+    let mut texts = if cacheable { st.rendered.lock().unwrap_or_else(|e| e.into_inner()).get_all(version, items.iter().map(|&i| key(i))) } else { vec![None; items.len()] };
+    let missing: Vec<usize> = items.iter().zip(&texts).filter(|(_, t)| t.is_none()).map(|(&i, _)| i).collect();
+    if missing.is_empty() {
+        return texts.into_iter().flatten().collect();
+    }
+    let links = (c == Collection::Invoices).then(|| InvoiceLinks::of(w, &missing));
+    let mut fresh = Vec::with_capacity(missing.len());
+    for (slot, &i) in texts.iter_mut().zip(items).filter(|(t, _)| t.is_none()) {
+        let text: Arc<[u8]> = serde_json::to_vec(&render_linked(c, w, ids, i, hits, summary, links.as_ref())).unwrap_or_default().into();
+        fresh.push((key(i), text.clone()));
+        *slot = Some(text);
+    }
+    if cacheable {
+        st.rendered.lock().unwrap_or_else(|e| e.into_inner()).put_all(version, fresh.into_iter());
+    }
+    texts.into_iter().flatten().collect()
+}
+
+/// [`envelope`] around records already in wire text: the same bytes
+/// `json_response` would write for the envelope holding them as values.
+fn envelope_with_texts(st: &SandboxState, c: Collection, items: &[Arc<[u8]>], pagination: Value) -> Vec<u8> {
+    let shell = serde_json::to_vec(&envelope(st, c, Vec::new(), Some(pagination))).unwrap_or_default();
+    let slot = format!("\"{}\":[", c.name());
+    let at = shell.windows(slot.len()).position(|w| w == slot.as_bytes()).map_or(shell.len(), |p| p + slot.len());
+    let mut body = Vec::with_capacity(shell.len() + items.iter().map(|t| t.len() + 1).sum::<usize>());
+    body.extend_from_slice(&shell[..at]);
+    for (n, t) in items.iter().enumerate() {
+        if n > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(t);
+    }
+    body.extend_from_slice(&shell[at..]);
+    body
 }
 
 async fn read_one(State(st): State<Arc<SandboxState>>, Path((collection, id)): Path<(String, String)>, headers: HeaderMap) -> Response {

@@ -120,15 +120,20 @@ pub fn count(conn: &Connection, connection_id: i64, object: &str) -> Result<i64>
 /// incoming `source_updated_at` is at least the stored one. Timestamps must be
 /// normalised RFC 3339 UTC text so that text order is time order.
 pub fn upsert_newer(conn: &Connection, rec: &RawRecord<'_>, fetched_at: &str) -> Result<Upsert> {
-    let hash = content_hash(rec.payload);
+    upsert_newer_hashed(conn, rec, &content_hash(rec.payload), fetched_at)
+}
+
+/// [`upsert_newer`] with the payload's [`content_hash`] already computed (the
+/// sync engine hashes while preparing a page, outside the write transaction).
+pub fn upsert_newer_hashed(conn: &Connection, rec: &RawRecord<'_>, hash: &str, fetched_at: &str) -> Result<Upsert> {
     let previous = stored(conn, rec)?;
     if let Some((_, Some(stored))) = &previous {
         if rec.source_updated_at.is_some_and(|incoming| incoming < stored.as_str()) {
             return Ok(Upsert::Unchanged);
         }
     }
-    write(conn, rec, &hash, fetched_at, previous.is_some())?;
-    Ok(outcome(previous.map(|(h, _)| h), &hash))
+    write(conn, rec, hash, fetched_at, previous.is_some())?;
+    Ok(outcome(previous.map(|(h, _)| h), hash))
 }
 
 /// Marks a record deleted (a tombstone such as QuickBooks CDC's `"status": "Deleted"`),

@@ -113,6 +113,8 @@ struct Prepared {
     merged_into: Option<String>,
     tombstone: bool,
     payload: String,
+    /// The payload's content hash, computed while preparing (outside the write lock).
+    hash: String,
     mapped: Option<String>,
 }
 
@@ -192,7 +194,7 @@ fn prepare(connection_id: i64, provider: Provider, stream: &'static StreamSpec, 
         let mapped = (!tombstone).then(|| crate::canonical::stored_json(provider, stream, source, rec, map_record(stream, rec, &id, &mut drift)));
         if !tombstone {
             for child in crate::canonical::children(provider, stream, connection_id, rec, &id, updated.as_deref()) {
-                out.push(Prepared { object: child.object, kind: child.kind, id: child.id, updated: child.updated, state: "active", merged_into: None, tombstone: false, payload: child.payload, mapped: Some(child.mapped) });
+                out.push(Prepared { object: child.object, kind: child.kind, id: child.id, updated: child.updated, state: "active", merged_into: None, tombstone: false, hash: raw_record::content_hash(&child.payload), payload: child.payload, mapped: Some(child.mapped) });
             }
         }
         // serde_json::to_string writes straight into a buffer (same text as Display, without the formatter).
@@ -200,7 +202,7 @@ fn prepare(connection_id: i64, provider: Provider, stream: &'static StreamSpec, 
             Some(raw) => String::from(Box::<str>::from(raw)),
             None => serde_json::to_string(rec).unwrap_or_default(),
         };
-        out.push(Prepared { object: stream.name, kind: stream.kind.as_str(), id, updated, state, merged_into, tombstone, payload, mapped });
+        out.push(Prepared { object: stream.name, kind: stream.kind.as_str(), id, updated, state, merged_into, tombstone, hash: raw_record::content_hash(&payload), payload, mapped });
     }
     (out, newest, drift)
 }
@@ -236,10 +238,112 @@ struct Conn<'a> {
     clock: &'a dyn Clock,
     target: &'a Target,
     spec: &'static ProviderSpec,
-    tenant: Tenant,
-    requester: Requester,
+    fetcher: Arc<Fetcher>,
     options: &'a Options,
     progress: &'a ProgressSink<'a>,
+}
+
+/// What fetching a page needs, owned: the engine fetches, completes and
+/// prepares the next page as a task of its own while it commits the page
+/// before it, so the two overlap.
+struct Fetcher {
+    requester: Requester,
+    spec: &'static ProviderSpec,
+    tenant: Tenant,
+    connection_id: i64,
+    provider: Provider,
+}
+
+/// A page fetched, completed and prepared, or why not.
+struct Fetched {
+    /// The page's call, then its follow-up calls in order (on failure, the last one failed).
+    calls: Vec<Call>,
+    result: Result<Ready, SyncError>,
+}
+
+/// A page ready to commit.
+struct Ready {
+    page: Vec<Prepared>,
+    newest: Option<String>,
+    drift: DriftTally,
+    signal: Signal,
+    /// Records the provider says are left after this page, when it says so.
+    remaining: Option<u64>,
+    /// The provider's clock, when the page carries it.
+    provider_now: Option<String>,
+}
+
+impl Fetcher {
+    /// Fetches the page at `pos`, reads the rest of whatever it cut short and
+    /// prepares its records (on a blocking thread).
+    async fn page(self: Arc<Self>, stream: &'static StreamSpec, pos: Position, n: usize) -> Fetched {
+        let mut calls = Vec::new();
+        let result = self.page_into(stream, &pos, n, &mut calls).await;
+        Fetched { calls, result }
+    }
+
+    async fn page_into(&self, stream: &'static StreamSpec, pos: &Position, n: usize, calls: &mut Vec<Call>) -> Result<Ready, SyncError> {
+        // Records are kept as their own text (parsed once each, stored as sent)
+        // unless a follow-up query may have to complete them in the body.
+        let split = (self.spec.follow_up.is_none() && !stream.records_at.contains('[')).then_some(stream.records_at);
+        let req = (self.spec.request)(&self.tenant, stream, pos, n)?;
+        let (result, call) = self.requester.fetch_page(&req, split).await;
+        calls.push(call);
+        let Page { mut body, records } = result?;
+        let provider_now = self.spec.clock_at.and_then(|p| text_at(&body, p)).and_then(|s| normalize_time(&s));
+        let count = match lookup(&body, stream.records_at) {
+            Some(Value::Array(a)) => a.len(),
+            _ => 0,
+        };
+        let signal = (self.spec.signal)(stream, &body, pos, n, count);
+        self.complete(stream, &mut body, calls).await?;
+        let remaining = self.spec.total_at.and_then(|p| lookup(&body, p)).and_then(Value::as_u64).map(|total| total.saturating_sub(count as u64));
+        let (_, page, newest, drift) = prepare_owned(self.connection_id, self.provider, stream, Page { body, records }, stream.records_at, None, false).await;
+        Ok(Ready { page, newest, drift, signal, remaining, provider_now })
+    }
+
+    /// Reads the rest of every nested list a page served only in part (the
+    /// provider's [`crate::spec::FollowUp`]) into its record, so a record is
+    /// stored whole or not at all; each call is added to `calls`.
+    async fn complete(&self, stream: &StreamSpec, body: &mut Value, calls: &mut Vec<Call>) -> Result<(), SyncError> {
+        let Some(follow) = self.spec.follow_up else { return Ok(()) };
+        let pointer = format!("/{}", stream.records_at.replace('.', "/"));
+        let Some(Value::Array(records)) = body.pointer_mut(&pointer) else { return Ok(()) };
+        for record in records.iter_mut() {
+            // Each answer must advance the list (splice refuses one that does not); the cap only guards against a provider looping.
+            for _ in 0..1000 {
+                let Some(req) = (follow.request)(&self.tenant, stream, record) else { break };
+                let (result, call) = self.requester.fetch(&req).await;
+                calls.push(call);
+                let answer = result?;
+                (follow.splice)(record, &answer).map_err(|message| SyncError::Rejected { provider: self.spec.provider.display_name(), status: 200, what: req.path.clone(), message })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A page fetch running as its own task; dropping it (a cancelled sync) stops it.
+struct PendingPage(tokio::task::JoinHandle<Fetched>);
+
+impl PendingPage {
+    fn start(fetcher: &Arc<Fetcher>, stream: &'static StreamSpec, pos: Position, n: usize) -> PendingPage {
+        PendingPage(tokio::spawn(fetcher.clone().page(stream, pos, n)))
+    }
+
+    async fn wait(mut self) -> Fetched {
+        match (&mut self.0).await {
+            Ok(f) => f,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => Fetched { calls: Vec::new(), result: Err(SyncError::Cancelled) },
+        }
+    }
+}
+
+impl Drop for PendingPage {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 #[derive(Default)]
@@ -285,7 +389,7 @@ impl Conn<'_> {
     }
 
     /// Stores a page, its bookmark and its audit row in one transaction; returns how many records changed.
-    fn commit(&self, stream: &StreamSpec, page: &[Prepared], new_bookmark: Option<&str>, call: &Call, follow_ups: &[Call]) -> Result<u64, SyncError> {
+    fn commit(&self, stream: &StreamSpec, page: &[Prepared], new_bookmark: Option<&str>, calls: &[Call]) -> Result<u64, SyncError> {
         let now = self.now();
         let cid = self.target.connection_id;
         let mut store = self.lock();
@@ -301,7 +405,7 @@ impl Conn<'_> {
                     state: r.state,
                     merged_into: r.merged_into.as_deref(),
                 };
-                let outcome = if r.tombstone { raw_record::mark_deleted(tx, &raw, &now)? } else { raw_record::upsert_newer(tx, &raw, &now)? };
+                let outcome = if r.tombstone { raw_record::mark_deleted(tx, &raw, &now)? } else { raw_record::upsert_newer_hashed(tx, &raw, &r.hash, &now)? };
                 if outcome != Upsert::Unchanged {
                     // Refunds read inside an order are stored, not counted as the stream's records.
                     changed += u64::from(r.object == stream.name);
@@ -319,7 +423,7 @@ impl Conn<'_> {
             if let Some(b) = new_bookmark {
                 bookmark::put(tx, cid, stream.name, b, &now)?;
             }
-            for c in std::iter::once(call).chain(follow_ups) {
+            for c in calls {
                 let detail = c.detail(stream.name);
                 audit::append(tx, &audit::NewEntry { actor: "sync", action: "api.call", subject: &self.target.name, detail: &detail }, &now)?;
             }
@@ -329,11 +433,23 @@ impl Conn<'_> {
     }
 
     fn audit_failed(&self, stream: &StreamSpec, call: &Call, error: &SyncError) {
+        self.audit_calls(stream, std::slice::from_ref(call), error);
+    }
+
+    /// Audits `calls` of a page that failed: the last one with `error`.
+    fn audit_calls(&self, stream: &StreamSpec, calls: &[Call], error: &SyncError) {
         let now = self.now();
-        let mut detail = call.detail(stream.name);
-        detail["error"] = Value::String(error.to_string());
         let mut store = self.lock();
-        let _ = store.transaction(|tx| audit::append(tx, &audit::NewEntry { actor: "sync", action: "api.call", subject: &self.target.name, detail: &detail }, &now));
+        let _ = store.transaction(|tx| {
+            for (i, call) in calls.iter().enumerate() {
+                let mut detail = call.detail(stream.name);
+                if i + 1 == calls.len() {
+                    detail["error"] = Value::String(error.to_string());
+                }
+                audit::append(tx, &audit::NewEntry { actor: "sync", action: "api.call", subject: &self.target.name, detail: &detail }, &now)?;
+            }
+            Ok(())
+        });
     }
 
     fn count_call(&self, t: &mut Tally, call: &Call) {
@@ -351,121 +467,65 @@ impl Conn<'_> {
         let mut pos = Position { since: self.bookmark(stream)?, ..Default::default() };
         let mut restarts = 0;
         let mut provider_now = None;
-        // The next page's call, sent while the previous page was committing.
-        let mut prefetched = None;
-        // Records are kept as their own text (parsed once each, stored as sent)
-        // unless a follow-up query may have to complete them in the body.
-        let split = (self.spec.follow_up.is_none() && !stream.records_at.contains('[')).then_some(stream.records_at);
+        let mut pending = PendingPage::start(&self.fetcher, stream, pos.clone(), n);
         loop {
-            let (result, call) = match prefetched.take() {
-                Some(fetched) => fetched,
-                None => {
-                    let req = (self.spec.request)(&self.tenant, stream, &pos, n)?;
-                    self.requester.fetch_page(&req, split).await
-                }
-            };
-            self.count_call(t, &call);
-            let Page { body, records } = match result {
-                Ok(b) => b,
-                Err(e @ SyncError::CursorExpired { .. }) if restarts < 10 => {
-                    self.audit_failed(stream, &call, &e);
-                    restarts += 1;
-                    pos = Position { since: self.bookmark(stream)?, ..Default::default() };
-                    continue;
-                }
+            let Fetched { calls, result } = pending.wait().await;
+            for c in &calls {
+                self.count_call(t, c);
+            }
+            let ready = match result {
+                Ok(r) => r,
                 Err(e) => {
-                    self.audit_failed(stream, &call, &e);
+                    self.audit_calls(stream, &calls, &e);
+                    if matches!(e, SyncError::CursorExpired { .. }) && restarts < 10 {
+                        restarts += 1;
+                        pos = Position { since: self.bookmark(stream)?, ..Default::default() };
+                        pending = PendingPage::start(&self.fetcher, stream, pos.clone(), n);
+                        continue;
+                    }
                     return Err(e);
                 }
             };
-            if let Some(p) = self.spec.clock_at {
-                provider_now = text_at(&body, p).and_then(|s| normalize_time(&s)).or(provider_now);
-            }
-            let count = match lookup(&body, stream.records_at) {
-                Some(Value::Array(a)) => a.len(),
-                _ => 0,
-            };
-            let signal = (self.spec.signal)(stream, &body, &pos, n, count);
-            let mut body = body;
-            let follow_ups = self.complete(stream, &mut body, t).await?;
-            let remaining = self.spec.total_at.and_then(|p| lookup(&body, p)).and_then(Value::as_u64).map(|total| total.saturating_sub(count as u64));
-            let (_, page, newest, drift) = prepare_owned(self.target.connection_id, self.target.provider, stream, Page { body, records }, stream.records_at, None, false).await;
-            t.drift.merge(drift);
-            let bookmark = match (&newest, &pos.since) {
+            provider_now = ready.provider_now.or(provider_now);
+            t.drift.merge(ready.drift);
+            let bookmark = match (&ready.newest, &pos.since) {
                 (Some(nw), Some(s)) if nw <= s => None,
                 (Some(nw), _) => Some(nw.clone()),
                 (None, _) => None,
             };
             // The next position depends only on this page (its signal and newest
-            // time), so its call goes out now and the provider serves it while
-            // this page commits; it is handled (and audited) like any other call
-            // at the top of the loop, after the commit.
-            let next = match signal {
+            // time), so the next page is fetched and prepared by its own task
+            // while this one commits; its calls are audited with its records.
+            let next = match ready.signal {
                 Signal::Done => None,
                 Signal::More(cursor) => Some(match &bookmark {
                     Some(b) => Position { since: Some(b.clone()), page: 0, cursor: None },
                     None => Position { since: pos.since.clone(), page: pos.page + 1, cursor },
                 }),
             };
-            let next_req = next.as_ref().map(|p| (self.spec.request)(&self.tenant, stream, p, n));
-            let prefetch = async {
-                match &next_req {
-                    Some(Ok(req)) => Some(self.requester.fetch_page(req, split).await),
-                    _ => None,
-                }
-            };
-            let committing = async { self.commit(stream, &page, bookmark.as_deref(), &call, &follow_ups) };
-            let (fetched, committed) = futures_util::future::join(prefetch, committing).await;
-            let changed = match committed {
+            let next_page = next.as_ref().map(|p| PendingPage::start(&self.fetcher, stream, p.clone(), n));
+            let changed = match self.commit(stream, &ready.page, bookmark.as_deref(), &calls) {
                 Ok(c) => c,
                 Err(e) => {
-                    if let Some((_, next_call)) = &fetched {
-                        self.audit_failed(stream, next_call, &e);
+                    if let Some(started) = next_page {
+                        let fetched = started.wait().await;
+                        self.audit_calls(stream, &fetched.calls, &e);
                     }
                     return Err(e);
                 }
             };
             t.changed += changed;
-            t.records += page.iter().filter(|r| r.object == stream.name).count() as u64;
+            t.records += ready.page.iter().filter(|r| r.object == stream.name).count() as u64;
             t.pages += 1;
-            self.emit(stream, Phase::Page, t, remaining, None);
-            match (next, next_req) {
-                (Some(p), Some(Ok(_))) => {
+            self.emit(stream, Phase::Page, t, ready.remaining, None);
+            match (next, next_page) {
+                (Some(p), Some(started)) => {
                     pos = p;
-                    prefetched = fetched;
+                    pending = started;
                 }
-                (_, Some(Err(e))) => return Err(e),
                 _ => return Ok(provider_now),
             }
         }
-    }
-
-    /// Reads the rest of every nested list a page served only in part (the
-    /// provider's [`crate::spec::FollowUp`]) into its record, so a record is
-    /// stored whole or not at all; returns the follow-up calls for the audit log.
-    async fn complete(&self, stream: &StreamSpec, body: &mut Value, t: &mut Tally) -> Result<Vec<Call>, SyncError> {
-        let Some(follow) = self.spec.follow_up else { return Ok(Vec::new()) };
-        let pointer = format!("/{}", stream.records_at.replace('.', "/"));
-        let Some(Value::Array(records)) = body.pointer_mut(&pointer) else { return Ok(Vec::new()) };
-        let mut calls = Vec::new();
-        for record in records.iter_mut() {
-            // Each answer must advance the list (splice refuses one that does not); the cap only guards against a provider looping.
-            for _ in 0..1000 {
-                let Some(req) = (follow.request)(&self.tenant, stream, record) else { break };
-                let (result, call) = self.requester.fetch(&req).await;
-                self.count_call(t, &call);
-                let answer = match result {
-                    Ok(a) => a,
-                    Err(e) => {
-                        self.audit_failed(stream, &call, &e);
-                        return Err(e);
-                    }
-                };
-                calls.push(call);
-                (follow.splice)(record, &answer).map_err(|message| SyncError::Rejected { provider: self.spec.provider.display_name(), status: 200, what: req.path.clone(), message })?;
-            }
-        }
-        Ok(calls)
     }
 
     /// The stream's sweep for what the incremental query leaves out.
@@ -476,8 +536,8 @@ impl Conn<'_> {
         let start = pos.clone();
         let mut restarts = 0;
         loop {
-            let req = request(&self.tenant, stream, &pos, n)?;
-            let (result, call) = self.requester.fetch(&req).await;
+            let req = request(&self.fetcher.tenant, stream, &pos, n)?;
+            let (result, call) = self.fetcher.requester.fetch(&req).await;
             self.count_call(t, &call);
             let body = match result {
                 Ok(b) => b,
@@ -499,7 +559,7 @@ impl Conn<'_> {
             let (body, page, newest, drift) = prepare_owned(self.target.connection_id, self.target.provider, stream, Page { body, records: None }, stream.sweep_records_at, Some(kind), true).await;
             let body = body.unwrap_or(Value::Null);
             t.drift.merge(drift);
-            t.changed += self.commit(stream, &page, None, &call, &[])?;
+            t.changed += self.commit(stream, &page, None, std::slice::from_ref(&call))?;
             t.records += page.iter().filter(|r| r.object == stream.name).count() as u64;
             t.pages += 1;
             self.emit(stream, Phase::Page, t, None, None);
@@ -600,8 +660,13 @@ pub async fn sync(store: &Mutex<Store>, clock: Arc<dyn Clock>, targets: &[Target
                 clock: clock.as_ref(),
                 target,
                 spec,
-                tenant: Tenant { id: target.tenant_id.clone() },
-                requester: Requester::new(client.clone(), spec, &target.base_url, target.credentials.clone(), limiter, options.retry),
+                fetcher: Arc::new(Fetcher {
+                    requester: Requester::new(client.clone(), spec, &target.base_url, target.credentials.clone(), limiter, options.retry),
+                    spec,
+                    tenant: Tenant { id: target.tenant_id.clone() },
+                    connection_id: target.connection_id,
+                    provider: target.provider,
+                }),
                 options,
                 progress,
             }

@@ -45,6 +45,7 @@ async fn xero_oauth_paging_writes_and_rate_limit() {
     // Paging on the pagination object, 50 at a time, to page == pageCount.
     let mut page = 1;
     let mut ids = Vec::new();
+    let mut first_page = Value::Null;
     loop {
         let p = probe(c.get(format!("{base}/api.xro/2.0/Contacts")).bearer_auth(&access).header("xero-tenant-id", &tenant).query(&[("page", page.to_string()), ("pageSize", "50".into())])).await;
         assert_eq!(p.status, 200, "a page is served");
@@ -52,6 +53,9 @@ async fn xero_oauth_paging_writes_and_rate_limit() {
             assert!(p.header(h).is_some(), "Xero sends {h}");
         }
         let body = p.json();
+        if page == 1 {
+            first_page = body["Contacts"].clone();
+        }
         assert!(body["Contacts"][0]["UpdatedDateUTC"].as_str().unwrap().starts_with("/Date("), "dates are /Date(ms+0000)/");
         ids.extend(body["Contacts"].as_array().unwrap().iter().map(|c| c["ContactID"].as_str().unwrap().to_string()));
         if body["pagination"]["page"].as_u64() >= body["pagination"]["pageCount"].as_u64() {
@@ -61,6 +65,10 @@ async fn xero_oauth_paging_writes_and_rate_limit() {
         page += 1;
     }
     assert_eq!(ids.len(), live(&sb, Provider::Xero, "contacts"), "paging on pageCount reads every contact");
+
+    // List pages are served from a cache of rendered records: the same page again is the same records.
+    let page_one = || c.get(format!("{base}/api.xro/2.0/Contacts")).bearer_auth(&access).header("xero-tenant-id", &tenant).query(&[("page", "1"), ("pageSize", "50")]);
+    assert_eq!(probe(page_one()).await.json()["Contacts"], first_page, "a page served from the render cache must equal the page as first rendered");
 
     // If-Modified-Since narrows to recent changes.
     let none = probe(c.get(format!("{base}/api.xro/2.0/Invoices")).bearer_auth(&access).header("xero-tenant-id", &tenant).header("If-Modified-Since", "2100-01-01T00:00:00")).await.json();
@@ -74,6 +82,9 @@ async fn xero_oauth_paging_writes_and_rate_limit() {
     assert_eq!(first.status, 200, "the update applies");
     assert_eq!(first.json()["Contacts"][0]["EmailAddress"], "new@example.com", "the new value is served back");
     assert_eq!(first.body.as_ref().unwrap(), second.body.as_ref().unwrap(), "a replay returns the first response byte for byte");
+    let listed = probe(page_one()).await.json();
+    let row = listed["Contacts"].as_array().unwrap().iter().find(|r| r["ContactID"] == id.as_str()).cloned().expect("the edited contact is still on page 1");
+    assert_eq!(row["EmailAddress"], "new@example.com", "a write must show in the next list page: the render cache may never serve a record as it was before the write");
     let counters = sb.counters();
     let key = counters["writes"]["by_idempotency_key"].as_array().unwrap().iter().find(|k| k["key"] == "k-1").cloned().unwrap();
     assert_eq!((key["applied"].clone(), key["replayed"].clone()), (json!(1), json!(1)), "the key was applied once and replayed once");
