@@ -35,6 +35,7 @@ pub mod sync_run;
 
 use rusqlite::{Connection, ErrorCode};
 use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 /// What went wrong in the store, phrased for the person who has to act on it.
@@ -83,8 +84,14 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// An open workspace database with its schema up to date.
 #[derive(Debug)]
 pub struct Store {
+    /// Set between [`Store::begin_background_checkpoints`] and [`Store::end_background_checkpoints`]
+    /// (declared first: it stops before the connection closes).
+    checkpointer: Option<Checkpointer>,
     conn: Connection,
 }
+
+/// SQLite's own threshold (pages in the write-ahead log) for checkpointing after a commit.
+const AUTOCHECKPOINT_PAGES: u32 = 1000;
 
 /// How long a writer waits for another writer before reporting [`StoreError::Busy`].
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -113,7 +120,7 @@ impl Store {
         }
         // A 16 MB page cache (the default is 2 MB) keeps a sync's upserts from re-reading b-tree pages.
         conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16000;")?;
-        let mut store = Store { conn };
+        let mut store = Store { checkpointer: None, conn };
         migration::apply(&mut store.conn)?;
         Ok(store)
     }
@@ -144,6 +151,96 @@ impl Store {
         let tx = self.conn.transaction()?;
         let out = f(&tx)?;
         tx.commit()?;
+        if let Some(c) = &self.checkpointer {
+            c.nudge();
+        }
         Ok(out)
+    }
+
+    /// For a bulk write (a sync): copies the write-ahead log into the database
+    /// on a thread with its own connection, woken after every
+    /// [`Store::transaction`], instead of inside the commit that crosses
+    /// SQLite's threshold; commits then only append to the log. Does nothing
+    /// for an in-memory store. The thread stops at
+    /// [`Store::end_background_checkpoints`] or when the store is dropped;
+    /// until then checkpoints keep pace with commits, so the log cannot grow
+    /// without bound even if the end is never called.
+    pub fn begin_background_checkpoints(&mut self) -> Result<()> {
+        let Some(path) = self.conn.path().filter(|p| !p.is_empty()).map(std::path::PathBuf::from) else { return Ok(()) };
+        if self.checkpointer.is_none() {
+            self.checkpointer = Some(Checkpointer::start(&path)?);
+            self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        }
+        Ok(())
+    }
+
+    /// Ends [`Store::begin_background_checkpoints`]: the thread finishes its
+    /// last checkpoint and SQLite checkpoints after commits again.
+    pub fn end_background_checkpoints(&mut self) -> Result<()> {
+        if let Some(c) = self.checkpointer.take() {
+            drop(c);
+            self.conn.pragma_update(None, "wal_autocheckpoint", AUTOCHECKPOINT_PAGES)?;
+        }
+        Ok(())
+    }
+}
+
+/// A thread that runs passive checkpoints (never waiting for, nor blocking,
+/// the writer or readers) on its own connection whenever it is nudged.
+#[derive(Debug)]
+struct Checkpointer {
+    shared: Arc<CheckpointSignal>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+#[derive(Debug, Default)]
+struct CheckpointSignal {
+    /// (a commit happened since the last checkpoint, stop after the next one)
+    state: Mutex<(bool, bool)>,
+    wake: Condvar,
+}
+
+impl Checkpointer {
+    fn start(path: &Path) -> Result<Checkpointer> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.execute_batch("PRAGMA synchronous = NORMAL;")?;
+        let shared = Arc::new(CheckpointSignal::default());
+        let signal = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("concord-checkpoint".into())
+            .spawn(move || loop {
+                let stop = {
+                    let mut s = signal.state.lock().unwrap_or_else(|p| p.into_inner());
+                    while !s.0 && !s.1 {
+                        s = signal.wake.wait(s).unwrap_or_else(|p| p.into_inner());
+                    }
+                    s.0 = false;
+                    s.1
+                };
+                // A failed checkpoint (a disk error) loses nothing: the log keeps every
+                // frame, and the next checkpoint, or SQLite's own, copies it later.
+                let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                if stop {
+                    break;
+                }
+            })
+            .map_err(|e| StoreError::Invalid(format!("cannot start the checkpoint thread: {e}")))?;
+        Ok(Checkpointer { shared, thread: Some(thread) })
+    }
+
+    fn nudge(&self) {
+        self.shared.state.lock().unwrap_or_else(|p| p.into_inner()).0 = true;
+        self.shared.wake.notify_one();
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.shared.state.lock().unwrap_or_else(|p| p.into_inner()).1 = true;
+        self.shared.wake.notify_one();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }

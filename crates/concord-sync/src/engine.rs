@@ -261,12 +261,18 @@ struct Fetched {
     result: Result<Ready, SyncError>,
 }
 
-/// A page ready to commit.
+/// A page's records ready to commit.
 struct Ready {
     page: Vec<Prepared>,
-    newest: Option<String>,
     drift: DriftTally,
+}
+
+/// What a page says about the traversal, known as soon as it is fetched (its
+/// records are mapped afterwards): enough to ask for the next page.
+struct Scanned {
     signal: Signal,
+    /// The newest update time among the page's records.
+    newest: Option<String>,
     /// Records the provider says are left after this page, when it says so.
     remaining: Option<u64>,
     /// The provider's clock, when the page carries it.
@@ -274,15 +280,16 @@ struct Ready {
 }
 
 impl Fetcher {
-    /// Fetches the page at `pos`, reads the rest of whatever it cut short and
-    /// prepares its records (on a blocking thread).
-    async fn page(self: Arc<Self>, stream: &'static StreamSpec, pos: Position, n: usize) -> Fetched {
+    /// Fetches the page at `pos`, reads the rest of whatever it cut short,
+    /// sends what it says about the traversal to `scanned`, then prepares its
+    /// records (on a blocking thread) while the engine already asks for the next.
+    async fn page(self: Arc<Self>, stream: &'static StreamSpec, pos: Position, n: usize, scanned: tokio::sync::oneshot::Sender<Scanned>) -> Fetched {
         let mut calls = Vec::new();
-        let result = self.page_into(stream, &pos, n, &mut calls).await;
+        let result = self.page_into(stream, &pos, n, &mut calls, scanned).await;
         Fetched { calls, result }
     }
 
-    async fn page_into(&self, stream: &'static StreamSpec, pos: &Position, n: usize, calls: &mut Vec<Call>) -> Result<Ready, SyncError> {
+    async fn page_into(&self, stream: &'static StreamSpec, pos: &Position, n: usize, calls: &mut Vec<Call>, scanned: tokio::sync::oneshot::Sender<Scanned>) -> Result<Ready, SyncError> {
         // Records are kept as their own text (parsed once each, stored as sent)
         // unless a follow-up query may have to complete them in the body.
         let split = (self.spec.follow_up.is_none() && !stream.records_at.contains('[')).then_some(stream.records_at);
@@ -298,8 +305,16 @@ impl Fetcher {
         let signal = (self.spec.signal)(stream, &body, pos, n, count);
         self.complete(stream, &mut body, calls).await?;
         let remaining = self.spec.total_at.and_then(|p| lookup(&body, p)).and_then(Value::as_u64).map(|total| total.saturating_sub(count as u64));
-        let (_, page, newest, drift) = prepare_owned(self.connection_id, self.provider, stream, Page { body, records }, stream.records_at, None, false).await;
-        Ok(Ready { page, newest, drift, signal, remaining, provider_now })
+        let times: Vec<Option<String>> = match (&records, lookup(&body, stream.records_at)) {
+            (Some(raw), _) => raw.iter().map(|r| crate::spec::raw_text_at(r.get(), stream.updated_at)).collect(),
+            (None, Some(Value::Array(list))) => list.iter().map(|r| text_at(r, stream.updated_at)).collect(),
+            _ => Vec::new(),
+        };
+        let newest = times.iter().flatten().filter_map(|t| normalize_time(t)).max();
+        // The engine may have stopped waiting (a cancelled sync): then nobody needs the scan.
+        let _ = scanned.send(Scanned { signal, newest, remaining, provider_now });
+        let (_, page, _, drift) = prepare_owned(self.connection_id, self.provider, stream, Page { body, records }, stream.records_at, None, false).await;
+        Ok(Ready { page, drift })
     }
 
     /// Reads the rest of every nested list a page served only in part (the
@@ -324,15 +339,25 @@ impl Fetcher {
 }
 
 /// A page fetch running as its own task; dropping it (a cancelled sync) stops it.
-struct PendingPage(tokio::task::JoinHandle<Fetched>);
+struct PendingPage {
+    task: tokio::task::JoinHandle<Fetched>,
+    scanned: Option<tokio::sync::oneshot::Receiver<Scanned>>,
+}
 
 impl PendingPage {
     fn start(fetcher: &Arc<Fetcher>, stream: &'static StreamSpec, pos: Position, n: usize) -> PendingPage {
-        PendingPage(tokio::spawn(fetcher.clone().page(stream, pos, n)))
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        PendingPage { task: tokio::spawn(fetcher.clone().page(stream, pos, n, tx)), scanned: Some(rx) }
+    }
+
+    /// What the page says about the traversal, as soon as it is fetched;
+    /// `None` when the fetch failed (then [`PendingPage::wait`] says why).
+    async fn scanned(&mut self) -> Option<Scanned> {
+        self.scanned.take()?.await.ok()
     }
 
     async fn wait(mut self) -> Fetched {
-        match (&mut self.0).await {
+        match (&mut self.task).await {
             Ok(f) => f,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(_) => Fetched { calls: Vec::new(), result: Err(SyncError::Cancelled) },
@@ -342,7 +367,7 @@ impl PendingPage {
 
 impl Drop for PendingPage {
     fn drop(&mut self) {
-        self.0.abort();
+        self.task.abort();
     }
 }
 
@@ -462,6 +487,11 @@ impl Conn<'_> {
     }
 
     /// One incremental pass from the bookmark; returns the provider's clock if it reported one.
+    ///
+    /// Three pages are in flight at once: as soon as page N is fetched its
+    /// paging facts ([`Scanned`]) start the fetch of page N+1, page N's
+    /// records are mapped on a blocking thread meanwhile, and page N-1 commits
+    /// here. Commits stay in page order, each with its bookmark.
     async fn incremental(&self, stream: &'static StreamSpec, t: &mut Tally) -> Result<Option<String>, SyncError> {
         let n = self.page_size(stream);
         let mut pos = Position { since: self.bookmark(stream)?, ..Default::default() };
@@ -469,6 +499,39 @@ impl Conn<'_> {
         let mut provider_now = None;
         let mut pending = PendingPage::start(&self.fetcher, stream, pos.clone(), n);
         loop {
+            let scanned = pending.scanned().await;
+            let Some(scanned) = scanned else {
+                let Fetched { calls, result } = pending.wait().await;
+                for c in &calls {
+                    self.count_call(t, c);
+                }
+                let e = result.err().unwrap_or(SyncError::Cancelled);
+                self.audit_calls(stream, &calls, &e);
+                if matches!(e, SyncError::CursorExpired { .. }) && restarts < 10 {
+                    restarts += 1;
+                    pos = Position { since: self.bookmark(stream)?, ..Default::default() };
+                    pending = PendingPage::start(&self.fetcher, stream, pos.clone(), n);
+                    continue;
+                }
+                return Err(e);
+            };
+            provider_now = scanned.provider_now.or(provider_now);
+            let bookmark = match (&scanned.newest, &pos.since) {
+                (Some(nw), Some(s)) if nw <= s => None,
+                (Some(nw), _) => Some(nw.clone()),
+                (None, _) => None,
+            };
+            // The next position depends only on this page (its signal and newest
+            // time), so the next page is fetched by its own task while this one
+            // is mapped and committed; its calls are audited with its records.
+            let next = match scanned.signal {
+                Signal::Done => None,
+                Signal::More(cursor) => Some(match &bookmark {
+                    Some(b) => Position { since: Some(b.clone()), page: 0, cursor: None },
+                    None => Position { since: pos.since.clone(), page: pos.page + 1, cursor },
+                }),
+            };
+            let next_page = next.as_ref().map(|p| PendingPage::start(&self.fetcher, stream, p.clone(), n));
             let Fetched { calls, result } = pending.wait().await;
             for c in &calls {
                 self.count_call(t, c);
@@ -477,33 +540,10 @@ impl Conn<'_> {
                 Ok(r) => r,
                 Err(e) => {
                     self.audit_calls(stream, &calls, &e);
-                    if matches!(e, SyncError::CursorExpired { .. }) && restarts < 10 {
-                        restarts += 1;
-                        pos = Position { since: self.bookmark(stream)?, ..Default::default() };
-                        pending = PendingPage::start(&self.fetcher, stream, pos.clone(), n);
-                        continue;
-                    }
                     return Err(e);
                 }
             };
-            provider_now = ready.provider_now.or(provider_now);
             t.drift.merge(ready.drift);
-            let bookmark = match (&ready.newest, &pos.since) {
-                (Some(nw), Some(s)) if nw <= s => None,
-                (Some(nw), _) => Some(nw.clone()),
-                (None, _) => None,
-            };
-            // The next position depends only on this page (its signal and newest
-            // time), so the next page is fetched and prepared by its own task
-            // while this one commits; its calls are audited with its records.
-            let next = match ready.signal {
-                Signal::Done => None,
-                Signal::More(cursor) => Some(match &bookmark {
-                    Some(b) => Position { since: Some(b.clone()), page: 0, cursor: None },
-                    None => Position { since: pos.since.clone(), page: pos.page + 1, cursor },
-                }),
-            };
-            let next_page = next.as_ref().map(|p| PendingPage::start(&self.fetcher, stream, p.clone(), n));
             let changed = match self.commit(stream, &ready.page, bookmark.as_deref(), &calls) {
                 Ok(c) => c,
                 Err(e) => {
@@ -517,7 +557,7 @@ impl Conn<'_> {
             t.changed += changed;
             t.records += ready.page.iter().filter(|r| r.object == stream.name).count() as u64;
             t.pages += 1;
-            self.emit(stream, Phase::Page, t, ready.remaining, None);
+            self.emit(stream, Phase::Page, t, scanned.remaining, None);
             match (next, next_page) {
                 (Some(p), Some(started)) => {
                     pos = p;
@@ -647,8 +687,28 @@ impl Conn<'_> {
     }
 }
 
+/// While a sync runs, the store's checkpoints run on a thread of their own
+/// ([`Store::begin_background_checkpoints`]); they move back when the sync
+/// ends, however it ends.
+struct OffThreadCheckpoints<'a>(&'a Mutex<Store>);
+
+impl<'a> OffThreadCheckpoints<'a> {
+    fn begin(store: &'a Mutex<Store>) -> Self {
+        // Without the thread (a second connection could not be opened) SQLite checkpoints as usual.
+        let _ = store.lock().unwrap_or_else(|p| p.into_inner()).begin_background_checkpoints();
+        OffThreadCheckpoints(store)
+    }
+}
+
+impl Drop for OffThreadCheckpoints<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.lock().unwrap_or_else(|p| p.into_inner()).end_background_checkpoints();
+    }
+}
+
 /// Syncs `targets` into `store`; every stream's outcome is reported, failed or not.
 pub async fn sync(store: &Mutex<Store>, clock: Arc<dyn Clock>, targets: &[Target], options: &Options, progress: &ProgressSink<'_>) -> Vec<StreamReport> {
+    let _checkpoints = OffThreadCheckpoints::begin(store);
     let client = reqwest::Client::builder().gzip(true).pool_max_idle_per_host(16).build().unwrap_or_default();
     let conns: Vec<Conn<'_>> = targets
         .iter()

@@ -13,6 +13,8 @@
 
 use crate::error::SyncError;
 use concord_core::Provider;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 /// How a token is presented.
@@ -262,10 +264,128 @@ pub fn text_at(v: &Value, path: &str) -> Option<String> {
     }
 }
 
+/// [`text_at`] over a record's JSON text, without building its tree: each
+/// step scans one object for its key (the last one wins, as in a parsed
+/// value) and skips everything else. The engine reads a page's update times
+/// this way to ask for the next page before the records are mapped.
+pub fn raw_text_at(text: &str, path: &str) -> Option<String> {
+    let mut cur = text;
+    for step in path.split('.') {
+        let (name, first) = match step.strip_suffix("[]") {
+            Some(name) => (name, true),
+            None => (step, false),
+        };
+        cur = find(cur, FieldOf(name))?;
+        if first {
+            cur = find(cur, FirstOf)?;
+        }
+    }
+    match serde_json::from_str::<Value>(cur).ok()? {
+        Value::Null => None,
+        Value::String(s) => Some(s),
+        other => Some(other.to_string()),
+    }
+}
+
+fn find<'a, S: for<'de> DeserializeSeed<'de, Value = Option<&'de RawValue>>>(text: &'a str, seed: S) -> Option<&'a str> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    seed.deserialize(&mut de).ok().flatten().map(RawValue::get)
+}
+
+/// Finds one key's value in an object (`None` when absent or not an object).
+struct FieldOf<'k>(&'k str);
+
+impl<'de> DeserializeSeed<'de> for FieldOf<'_> {
+    type Value = Option<&'de RawValue>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FieldOf<'_> {
+    type Value = Option<&'de RawValue>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "an object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = None;
+        while let Some(is_key) = map.next_key_seed(KeyIs(self.0))? {
+            if is_key {
+                found = Some(map.next_value::<&RawValue>()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// Whether an object key (escaped or not) is the one wanted.
+struct KeyIs<'k>(&'k str);
+
+impl<'de> DeserializeSeed<'de> for KeyIs<'_> {
+    type Value = bool;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyIs<'_> {
+    type Value = bool;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a key")
+    }
+    fn visit_str<E>(self, v: &str) -> Result<bool, E> {
+        Ok(v == self.0)
+    }
+}
+
+/// Finds an array's first element (`None` when empty or not an array).
+struct FirstOf;
+
+impl<'de> DeserializeSeed<'de> for FirstOf {
+    type Value = Option<&'de RawValue>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FirstOf {
+    type Value = Option<&'de RawValue>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "an array")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let first = seq.next_element::<&RawValue>()?;
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(first)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn raw_paths_read_what_parsed_paths_read() {
+        let texts = [
+            r#"{"UpdatedDateUTC":"/Date(1551399323399+0000)/","Contacts":[{"Name":"A"}]}"#,
+            r#"{"MetaData":{"CreateTime":"x","LastUpdatedTime":"2024-01-01T10:00:00+10:00"},"Id":"7"}"#,
+            r#"{"properties":{"phone":"1"},"addresses":[{"address":"1 St"},{"address":"2 St"}],"n":2,"z":null,"b":true}"#,
+            r#"{"UpdatedDateUTC":"escaped key","UpdatedDateUTC":"last one wins"}"#,
+            r#"{"UpdatedDateUTC":"first","UpdatedDateUTC":"second"}"#,
+            r#"{"addresses":[],"properties":"not an object"}"#,
+            r#"["not", "an", "object"]"#,
+        ];
+        let paths = ["UpdatedDateUTC", "MetaData.LastUpdatedTime", "properties.phone", "addresses[].address", "n", "z", "b", "missing.x", "Contacts[].Name", "Id"];
+        for text in texts {
+            let parsed: Value = serde_json::from_str(text).unwrap();
+            for path in paths {
+                assert_eq!(raw_text_at(text, path), text_at(&parsed, path), "{path} in {text}: the engine's early read of update times must agree with the mapping's");
+            }
+        }
+    }
 
     #[test]
     fn paths_step_into_objects_and_first_elements() {
