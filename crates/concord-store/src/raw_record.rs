@@ -132,6 +132,18 @@ pub fn upsert_newer(conn: &Connection, rec: &RawRecord<'_>, fetched_at: &str) ->
 /// [`upsert_newer`] with the payload's [`content_hash`] already computed (the
 /// sync engine hashes while preparing a page, outside the write transaction).
 pub fn upsert_newer_hashed(conn: &Connection, rec: &RawRecord<'_>, hash: &str, fetched_at: &str) -> Result<Upsert> {
+    // Most records of a first sync are new: try the insert first, without a lookup.
+    // IGNORE also skips a row that breaks a CHECK or NOT NULL; such a row is not
+    // stored either, so the plain path below runs and reports the real error.
+    let inserted = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO raw_records (connection_id, object, external_id, payload, content_hash, source_updated_at, fetched_at, state, merged_into)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?
+        .execute(params![rec.connection_id, rec.object, rec.external_id, rec.payload, hash, rec.source_updated_at, fetched_at, rec.state, rec.merged_into])?;
+    if inserted == 1 {
+        return Ok(Upsert::Inserted);
+    }
     let previous = stored(conn, rec)?;
     if let Some((_, Some(stored))) = &previous {
         if rec.source_updated_at.is_some_and(|incoming| incoming < stored.as_str()) {

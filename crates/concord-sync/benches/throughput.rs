@@ -8,7 +8,9 @@
 //! transaction per page, no mapping, no audit, no bookmark), with the CPU
 //! time per record of each (steadier than rates on a shared machine). Run with
 //! `cargo bench -p concord-sync --bench throughput`; `CONCORD_BENCH_CUSTOMERS`
-//! changes the business size.
+//! changes the business size, `CONCORD_BENCH_ONLY=engine` skips the floor and
+//! `CONCORD_BENCH_TIMELINE=1` prints when each page committed and each call's
+//! duration (from the audit log), to see where a pipeline waits.
 
 use concord_core::{Provider, Secret, StaticToken, SystemClock};
 use concord_sandbox::{RateLimitConfig, Sandbox, SandboxConfig};
@@ -191,11 +193,12 @@ fn main() {
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let before = peak_mb();
-        // `CONCORD_BENCH_ONLY=engine` runs the engine alone (for a profiler).
+        // `CONCORD_BENCH_ONLY=engine` skips the floor (for a profiler).
         let engine_only = std::env::var("CONCORD_BENCH_ONLY").is_ok_and(|v| v == "engine");
 
         let (t, c, sc) = (Instant::now(), cpu_secs(), sandbox_cpu());
-        let (pages, bytes) = if engine_only { (0, 0) } else { serve_only(&base, &tenant, &token).await };
+        // This pass also fills the sandbox's render cache, so the floor and the engine read the same warm sandbox.
+        let (pages, bytes) = serve_only(&base, &tenant, &token).await;
         let (serve_secs, serve_cpu, serve_sandbox_cpu) = (t.elapsed().as_secs_f64(), cpu_secs() - c, sandbox_cpu() - sc);
 
         let (mut floor_store, fcid) = new_store(dir.path(), "floor", &base, &tenant);
@@ -208,7 +211,21 @@ fn main() {
         let targets = vec![Target { connection_id: cid, name: "xero".into(), provider: Provider::Xero, base_url: base.clone(), tenant_id: Some(tenant.clone()), credentials: Arc::new(StaticToken(Secret::new(token.clone()))) }];
         let options = Options { rate_limits: false, ..Default::default() };
         let (t, c, sc) = (Instant::now(), cpu_secs(), sandbox_cpu());
-        let reports = sync(&store, Arc::new(SystemClock), &targets, &options, &concord_sync::progress::ignore).await;
+        let t0 = Instant::now();
+        let timeline = Mutex::new(Vec::new());
+        let sink = |p: concord_sync::progress::Progress| timeline.lock().unwrap().push((t0.elapsed().as_secs_f64(), p.stream.clone(), p.records));
+        let reports = sync(&store, Arc::new(SystemClock), &targets, &options, &sink).await;
+        if std::env::var_os("CONCORD_BENCH_TIMELINE").is_some() {
+            for (t, s, r) in timeline.lock().unwrap().iter() {
+                println!("timeline {t:.3} {s} {r}");
+            }
+            let st = store.lock().unwrap();
+            let mut q = st.conn().prepare("SELECT json_extract(detail, '$.stream'), json_extract(detail, '$.durationMs') FROM audit_log WHERE action = 'api.call' ORDER BY id").unwrap();
+            for row in q.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))).unwrap() {
+                let (s, d) = row.unwrap();
+                println!("call {s} {d}");
+            }
+        }
         let (secs, cpu, engine_sandbox_cpu) = (t.elapsed().as_secs_f64(), cpu_secs() - c, sandbox_cpu() - sc);
         assert!(reports.iter().all(|r| r.ok), "the benchmark sync must succeed: {reports:#?}");
         let stored: u64 = reports.iter().map(|r| r.changed).sum();

@@ -214,20 +214,23 @@ enum Records<'a> {
 }
 
 
-/// [`prepare`] on a blocking thread, over the records at `records_at` of an owned page;
-/// gives the page back when the caller still reads from it (`keep`), else frees
-/// it there too (freeing a page's tree of values costs about as much as building it).
-async fn prepare_owned(connection_id: i64, provider: Provider, stream: &'static StreamSpec, page: Page, records_at: &'static str, sweep: Option<Sweep>, keep: bool) -> (Option<Value>, Vec<Prepared>, Option<String>, DriftTally) {
-    let work = move || {
-        let Page { body, records } = page;
-        let (page, newest, drift) = match (records, lookup(&body, records_at)) {
-            (Some(raw), _) => prepare(connection_id, provider, stream, Records::Raw(raw), sweep),
-            (None, Some(Value::Array(a))) => prepare(connection_id, provider, stream, Records::Parsed(a), sweep),
-            _ => (Vec::new(), None, DriftTally::default()),
-        };
-        (keep.then_some(body), page, newest, drift)
+/// [`prepare`] over the records at `records_at` of an owned page; gives the
+/// page back when the caller still reads from it (`keep`), else frees it here
+/// (on the preparing thread: freeing a page's tree of values costs about as
+/// much as building it).
+fn prepare_page(connection_id: i64, provider: Provider, stream: &'static StreamSpec, page: Page, records_at: &'static str, sweep: Option<Sweep>, keep: bool) -> (Option<Value>, Vec<Prepared>, Option<String>, DriftTally) {
+    let Page { body, records } = page;
+    let (page, newest, drift) = match (records, lookup(&body, records_at)) {
+        (Some(raw), _) => prepare(connection_id, provider, stream, Records::Raw(raw), sweep),
+        (None, Some(Value::Array(a))) => prepare(connection_id, provider, stream, Records::Parsed(a), sweep),
+        _ => (Vec::new(), None, DriftTally::default()),
     };
-    match tokio::task::spawn_blocking(work).await {
+    (keep.then_some(body), page, newest, drift)
+}
+
+/// [`prepare_page`] on a blocking thread.
+async fn prepare_owned(connection_id: i64, provider: Provider, stream: &'static StreamSpec, page: Page, records_at: &'static str, sweep: Option<Sweep>, keep: bool) -> (Option<Value>, Vec<Prepared>, Option<String>, DriftTally) {
+    match tokio::task::spawn_blocking(move || prepare_page(connection_id, provider, stream, page, records_at, sweep, keep)).await {
         Ok(done) => done,
         Err(e) => std::panic::resume_unwind(e.into_panic()),
     }
@@ -254,42 +257,84 @@ struct Fetcher {
     provider: Provider,
 }
 
-/// A page fetched, completed and prepared, or why not.
-struct Fetched {
-    /// The page's call, then its follow-up calls in order (on failure, the last one failed).
-    calls: Vec<Call>,
-    result: Result<Ready, SyncError>,
-}
-
 /// A page's records ready to commit.
 struct Ready {
     page: Vec<Prepared>,
     drift: DriftTally,
 }
 
-/// What a page says about the traversal, known as soon as it is fetched (its
-/// records are mapped afterwards): enough to ask for the next page.
-struct Scanned {
-    signal: Signal,
-    /// The newest update time among the page's records.
-    newest: Option<String>,
-    /// Records the provider says are left after this page, when it says so.
-    remaining: Option<u64>,
-    /// The provider's clock, when the page carries it.
-    provider_now: Option<String>,
+/// What the reading task hands the committing loop, in page order.
+enum Produced {
+    /// A page: its calls (the page's, then its follow-ups), the bookmark it
+    /// moves to, what the provider says is left, the provider's clock, and its
+    /// records being prepared on a blocking thread.
+    Page { calls: Vec<Call>, bookmark: Option<String>, remaining: Option<u64>, provider_now: Option<String>, ready: tokio::task::JoinHandle<Ready> },
+    /// A failed call (with the calls before it on the same page); `last` when
+    /// the traversal stops there, else it restarts from the bookmark (an
+    /// expired cursor).
+    Failed { calls: Vec<Call>, error: SyncError, last: bool },
 }
 
+/// Pages read ahead of the commits at most.
+const READ_AHEAD: usize = 2;
+
 impl Fetcher {
-    /// Fetches the page at `pos`, reads the rest of whatever it cut short,
-    /// sends what it says about the traversal to `scanned`, then prepares its
-    /// records (on a blocking thread) while the engine already asks for the next.
-    async fn page(self: Arc<Self>, stream: &'static StreamSpec, pos: Position, n: usize, scanned: tokio::sync::oneshot::Sender<Scanned>) -> Fetched {
-        let mut calls = Vec::new();
-        let result = self.page_into(stream, &pos, n, &mut calls, scanned).await;
-        Fetched { calls, result }
+    /// Reads a stream's pages from `pos` on, ahead of the commits: each page is
+    /// fetched, completed, scanned for its newest update time (which is where
+    /// the next page starts) and handed over with its records being prepared,
+    /// while the next is fetched. Stops at the provider's last page, at an
+    /// error it cannot restart from, or when the committing side goes away.
+    async fn read(self: Arc<Self>, stream: &'static StreamSpec, mut pos: Position, n: usize, out: tokio::sync::mpsc::Sender<Produced>) {
+        let mut restarts = 0;
+        loop {
+            let mut calls = Vec::new();
+            let fetched = self.fetch(stream, &pos, n, &mut calls).await;
+            let (page, signal, remaining, provider_now) = match fetched {
+                Ok(f) => f,
+                Err(error) => {
+                    let restart = matches!(error, SyncError::CursorExpired { .. }) && restarts < 10;
+                    if out.send(Produced::Failed { calls, error, last: !restart }).await.is_err() || !restart {
+                        return;
+                    }
+                    // From the bookmark of the last page handed over (the committing side stores it first).
+                    restarts += 1;
+                    pos = Position { since: pos.since.clone(), ..Default::default() };
+                    continue;
+                }
+            };
+            let newest = page_times(stream, &page).into_iter().flatten().filter_map(|t| normalize_time(&t)).max();
+            let bookmark = match (&newest, &pos.since) {
+                (Some(nw), Some(s)) if nw <= s => None,
+                (Some(nw), _) => Some(nw.clone()),
+                (None, _) => None,
+            };
+            // The next position depends only on this page: re-based on its newest
+            // time when that moved, else the next page under the same bound.
+            let next = match signal {
+                Signal::Done => None,
+                Signal::More(cursor) => Some(match &bookmark {
+                    Some(b) => Position { since: Some(b.clone()), page: 0, cursor: None },
+                    None => Position { since: pos.since.clone(), page: pos.page + 1, cursor },
+                }),
+            };
+            let (connection_id, provider) = (self.connection_id, self.provider);
+            let ready = tokio::task::spawn_blocking(move || {
+                let (_, page, _, drift) = prepare_page(connection_id, provider, stream, page, stream.records_at, None, false);
+                Ready { page, drift }
+            });
+            if out.send(Produced::Page { calls, bookmark, remaining, provider_now, ready }).await.is_err() {
+                return;
+            }
+            match next {
+                Some(p) => pos = p,
+                None => return,
+            }
+        }
     }
 
-    async fn page_into(&self, stream: &'static StreamSpec, pos: &Position, n: usize, calls: &mut Vec<Call>, scanned: tokio::sync::oneshot::Sender<Scanned>) -> Result<Ready, SyncError> {
+    /// Fetches the page at `pos` and reads the rest of whatever it cut short;
+    /// returns it with the provider's signal, what is left and its clock.
+    async fn fetch(&self, stream: &'static StreamSpec, pos: &Position, n: usize, calls: &mut Vec<Call>) -> Result<(Page, Signal, Option<u64>, Option<String>), SyncError> {
         // Records are kept as their own text (parsed once each, stored as sent)
         // unless a follow-up query may have to complete them in the body.
         let split = (self.spec.follow_up.is_none() && !stream.records_at.contains('[')).then_some(stream.records_at);
@@ -305,16 +350,7 @@ impl Fetcher {
         let signal = (self.spec.signal)(stream, &body, pos, n, count);
         self.complete(stream, &mut body, calls).await?;
         let remaining = self.spec.total_at.and_then(|p| lookup(&body, p)).and_then(Value::as_u64).map(|total| total.saturating_sub(count as u64));
-        let times: Vec<Option<String>> = match (&records, lookup(&body, stream.records_at)) {
-            (Some(raw), _) => raw.iter().map(|r| crate::spec::raw_text_at(r.get(), stream.updated_at)).collect(),
-            (None, Some(Value::Array(list))) => list.iter().map(|r| text_at(r, stream.updated_at)).collect(),
-            _ => Vec::new(),
-        };
-        let newest = times.iter().flatten().filter_map(|t| normalize_time(t)).max();
-        // The engine may have stopped waiting (a cancelled sync): then nobody needs the scan.
-        let _ = scanned.send(Scanned { signal, newest, remaining, provider_now });
-        let (_, page, _, drift) = prepare_owned(self.connection_id, self.provider, stream, Page { body, records }, stream.records_at, None, false).await;
-        Ok(Ready { page, drift })
+        Ok((Page { body, records }, signal, remaining, provider_now))
     }
 
     /// Reads the rest of every nested list a page served only in part (the
@@ -338,36 +374,22 @@ impl Fetcher {
     }
 }
 
-/// A page fetch running as its own task; dropping it (a cancelled sync) stops it.
-struct PendingPage {
-    task: tokio::task::JoinHandle<Fetched>,
-    scanned: Option<tokio::sync::oneshot::Receiver<Scanned>>,
-}
-
-impl PendingPage {
-    fn start(fetcher: &Arc<Fetcher>, stream: &'static StreamSpec, pos: Position, n: usize) -> PendingPage {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        PendingPage { task: tokio::spawn(fetcher.clone().page(stream, pos, n, tx)), scanned: Some(rx) }
-    }
-
-    /// What the page says about the traversal, as soon as it is fetched;
-    /// `None` when the fetch failed (then [`PendingPage::wait`] says why).
-    async fn scanned(&mut self) -> Option<Scanned> {
-        self.scanned.take()?.await.ok()
-    }
-
-    async fn wait(mut self) -> Fetched {
-        match (&mut self.task).await {
-            Ok(f) => f,
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(_) => Fetched { calls: Vec::new(), result: Err(SyncError::Cancelled) },
-        }
+/// The update time of each record of a page (as text), read without mapping:
+/// from the record's own text when the page kept it, else from the parsed body.
+fn page_times(stream: &StreamSpec, page: &Page) -> Vec<Option<String>> {
+    match (&page.records, lookup(&page.body, stream.records_at)) {
+        (Some(raw), _) => raw.iter().map(|r| crate::spec::raw_text_at(r.get(), stream.updated_at)).collect(),
+        (None, Some(Value::Array(list))) => list.iter().map(|r| text_at(r, stream.updated_at)).collect(),
+        _ => Vec::new(),
     }
 }
 
-impl Drop for PendingPage {
+/// The reading task of one pass; dropping it (a cancelled or failed sync) stops it.
+struct Reader(tokio::task::JoinHandle<()>);
+
+impl Drop for Reader {
     fn drop(&mut self) {
-        self.task.abort();
+        self.0.abort();
     }
 }
 
@@ -488,68 +510,51 @@ impl Conn<'_> {
 
     /// One incremental pass from the bookmark; returns the provider's clock if it reported one.
     ///
-    /// Three pages are in flight at once: as soon as page N is fetched its
-    /// paging facts ([`Scanned`]) start the fetch of page N+1, page N's
-    /// records are mapped on a blocking thread meanwhile, and page N-1 commits
-    /// here. Commits stay in page order, each with its bookmark.
+    /// A task of its own reads the pages ([`Fetcher::read`]) up to
+    /// [`READ_AHEAD`] pages ahead, each page's records prepared on a blocking
+    /// thread; this loop commits them in page order, each with its bookmark
+    /// and its calls' audit rows, so a crash never leaves a bookmark ahead of
+    /// the records it covers.
     async fn incremental(&self, stream: &'static StreamSpec, t: &mut Tally) -> Result<Option<String>, SyncError> {
         let n = self.page_size(stream);
-        let mut pos = Position { since: self.bookmark(stream)?, ..Default::default() };
-        let mut restarts = 0;
+        let start = Position { since: self.bookmark(stream)?, ..Default::default() };
+        let (tx, mut rx) = tokio::sync::mpsc::channel(READ_AHEAD);
+        let mut reader = Reader(tokio::spawn(self.fetcher.clone().read(stream, start, n, tx)));
         let mut provider_now = None;
-        let mut pending = PendingPage::start(&self.fetcher, stream, pos.clone(), n);
-        loop {
-            let scanned = pending.scanned().await;
-            let Some(scanned) = scanned else {
-                let Fetched { calls, result } = pending.wait().await;
-                for c in &calls {
-                    self.count_call(t, c);
-                }
-                let e = result.err().unwrap_or(SyncError::Cancelled);
-                self.audit_calls(stream, &calls, &e);
-                if matches!(e, SyncError::CursorExpired { .. }) && restarts < 10 {
-                    restarts += 1;
-                    pos = Position { since: self.bookmark(stream)?, ..Default::default() };
-                    pending = PendingPage::start(&self.fetcher, stream, pos.clone(), n);
+        while let Some(item) = rx.recv().await {
+            let (calls, bookmark, remaining, ready) = match item {
+                Produced::Failed { calls, error, last } => {
+                    for c in &calls {
+                        self.count_call(t, c);
+                    }
+                    self.audit_calls(stream, &calls, &error);
+                    if last {
+                        return Err(error);
+                    }
                     continue;
                 }
-                return Err(e);
+                Produced::Page { calls, bookmark, remaining, provider_now: now, ready } => {
+                    provider_now = now.or(provider_now);
+                    (calls, bookmark, remaining, ready)
+                }
             };
-            provider_now = scanned.provider_now.or(provider_now);
-            let bookmark = match (&scanned.newest, &pos.since) {
-                (Some(nw), Some(s)) if nw <= s => None,
-                (Some(nw), _) => Some(nw.clone()),
-                (None, _) => None,
-            };
-            // The next position depends only on this page (its signal and newest
-            // time), so the next page is fetched by its own task while this one
-            // is mapped and committed; its calls are audited with its records.
-            let next = match scanned.signal {
-                Signal::Done => None,
-                Signal::More(cursor) => Some(match &bookmark {
-                    Some(b) => Position { since: Some(b.clone()), page: 0, cursor: None },
-                    None => Position { since: pos.since.clone(), page: pos.page + 1, cursor },
-                }),
-            };
-            let next_page = next.as_ref().map(|p| PendingPage::start(&self.fetcher, stream, p.clone(), n));
-            let Fetched { calls, result } = pending.wait().await;
             for c in &calls {
                 self.count_call(t, c);
             }
-            let ready = match result {
+            let ready = match ready.await {
                 Ok(r) => r,
-                Err(e) => {
-                    self.audit_calls(stream, &calls, &e);
-                    return Err(e);
-                }
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Err(_) => return Err(SyncError::Cancelled),
             };
             t.drift.merge(ready.drift);
             let changed = match self.commit(stream, &ready.page, bookmark.as_deref(), &calls) {
                 Ok(c) => c,
                 Err(e) => {
-                    if let Some(started) = next_page {
-                        let fetched = started.wait().await;
-                        self.audit_calls(stream, &fetched.calls, &e);
+                    // Pages already read are not stored; their calls are audited with the reason.
+                    rx.close();
+                    while let Some(item) = rx.recv().await {
+                        let (Produced::Page { calls, .. } | Produced::Failed { calls, .. }) = item;
+                        self.audit_calls(stream, &calls, &e);
                     }
                     return Err(e);
                 }
@@ -557,14 +562,12 @@ impl Conn<'_> {
             t.changed += changed;
             t.records += ready.page.iter().filter(|r| r.object == stream.name).count() as u64;
             t.pages += 1;
-            self.emit(stream, Phase::Page, t, scanned.remaining, None);
-            match (next, next_page) {
-                (Some(p), Some(started)) => {
-                    pos = p;
-                    pending = started;
-                }
-                _ => return Ok(provider_now),
-            }
+            self.emit(stream, Phase::Page, t, remaining, None);
+        }
+        // The reader hung up: after its last page, or because it panicked (which must not pass for the end).
+        match (&mut reader.0).await {
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            _ => Ok(provider_now),
         }
     }
 
