@@ -90,6 +90,13 @@ pub struct Store {
     conn: Connection,
 }
 
+/// Page size of a new workspace database. 16 KiB rather than SQLite's 4 KiB:
+/// a sync appends about 2.5 KB per record (payload, mapping, index entries),
+/// and with four times fewer pages its commits write four times fewer log
+/// frames (each two system calls) and checkpoints copy four times fewer pages:
+/// 100,000 records synced about 15% faster (crates/concord-sync/benches/throughput.rs).
+pub const NEW_PAGE_SIZE: u32 = 16_384;
+
 /// SQLite's own threshold (pages in the write-ahead log) for checkpointing after a commit.
 const AUTOCHECKPOINT_PAGES: u32 = 1000;
 
@@ -111,6 +118,8 @@ impl Store {
     fn prepare(conn: Connection, wal: bool) -> Result<Store> {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         if wal {
+            // Only a new, empty file takes this (an existing database keeps its page size).
+            conn.execute_batch(&format!("PRAGMA page_size = {NEW_PAGE_SIZE}"))?;
             let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
             if !mode.eq_ignore_ascii_case("wal") {
                 return Err(StoreError::Invalid(format!(

@@ -35,6 +35,25 @@ fn migrations_apply_on_memory_and_file_and_are_idempotent() {
 }
 
 #[test]
+fn new_databases_get_large_pages_and_existing_ones_keep_theirs() {
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = dir.path().join("new.db");
+    let page: u32 = Store::open(&fresh).unwrap().conn().query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
+    assert_eq!(page, concord_store::NEW_PAGE_SIZE, "a new workspace must be created with the larger page size the sync is tuned for");
+    let old = dir.path().join("old.db");
+    {
+        let c = rusqlite::Connection::open(&old).unwrap();
+        c.execute_batch("PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; CREATE TABLE t (x); INSERT INTO t VALUES (1);").unwrap();
+    }
+    let store = Store::open(&old).unwrap();
+    let page: u32 = store.conn().query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
+    assert_eq!(page, 4096, "an existing database keeps its page size (changing it would need a full rewrite)");
+    let kept: i64 = store.conn().query_row("SELECT x FROM t", [], |r| r.get(0)).unwrap();
+    assert_eq!(kept, 1, "and its data");
+    store.integrity_check().expect("opening an older database must leave it consistent");
+}
+
+#[test]
 fn a_database_from_a_newer_concord_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("concord.db");

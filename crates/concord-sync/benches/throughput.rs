@@ -190,55 +190,73 @@ fn main() {
     let (base, tenant, token) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().expect("the sandbox prints its base URL, tenant and token"));
     let sandbox_cpu = || child_usage(child.id()).0;
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    // Floor and engine run `CONCORD_BENCH_RUNS` times each (default 3), alternating, each
+    // into a new store; the medians are reported (a shared machine's noise is a few percent).
+    let runs: usize = std::env::var("CONCORD_BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(3).max(1);
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let before = peak_mb();
         // `CONCORD_BENCH_ONLY=engine` skips the floor (for a profiler).
         let engine_only = std::env::var("CONCORD_BENCH_ONLY").is_ok_and(|v| v == "engine");
+        let us = |cpu: f64, n: u64| cpu * 1e6 / n.max(1) as f64;
 
         let (t, c, sc) = (Instant::now(), cpu_secs(), sandbox_cpu());
         // This pass also fills the sandbox's render cache, so the floor and the engine read the same warm sandbox.
         let (pages, bytes) = serve_only(&base, &tenant, &token).await;
         let (serve_secs, serve_cpu, serve_sandbox_cpu) = (t.elapsed().as_secs_f64(), cpu_secs() - c, sandbox_cpu() - sc);
+        println!("sandbox business: {customers} customers, served by a child process");
+        println!("sandbox serving alone: {pages} pages, {:.0} MB in {serve_secs:.2}s; sandbox {:.1} CPU us/record, client {:.1}", bytes as f64 / 1e6, us(serve_sandbox_cpu, 100_000), us(serve_cpu, 100_000));
 
-        let (mut floor_store, fcid) = new_store(dir.path(), "floor", &base, &tenant);
-        let (t, c, sc) = (Instant::now(), cpu_secs(), sandbox_cpu());
-        let floor_records = if engine_only { 0 } else { floor(&mut floor_store, fcid, &base, &tenant, &token).await };
-        let (floor_secs, floor_cpu, floor_sandbox_cpu) = (t.elapsed().as_secs_f64(), cpu_secs() - c, sandbox_cpu() - sc);
-
-        let (store, cid) = new_store(dir.path(), "engine", &base, &tenant);
-        let store = Mutex::new(store);
-        let targets = vec![Target { connection_id: cid, name: "xero".into(), provider: Provider::Xero, base_url: base.clone(), tenant_id: Some(tenant.clone()), credentials: Arc::new(StaticToken(Secret::new(token.clone()))) }];
-        let options = Options { rate_limits: false, ..Default::default() };
-        let (t, c, sc) = (Instant::now(), cpu_secs(), sandbox_cpu());
-        let t0 = Instant::now();
-        let timeline = Mutex::new(Vec::new());
-        let sink = |p: concord_sync::progress::Progress| timeline.lock().unwrap().push((t0.elapsed().as_secs_f64(), p.stream.clone(), p.records));
-        let reports = sync(&store, Arc::new(SystemClock), &targets, &options, &sink).await;
-        if std::env::var_os("CONCORD_BENCH_TIMELINE").is_some() {
-            for (t, s, r) in timeline.lock().unwrap().iter() {
-                println!("timeline {t:.3} {s} {r}");
+        let (mut floor_times, mut engine_times) = (Vec::new(), Vec::new());
+        let mut records = 0;
+        for run in 1..=runs {
+            if !engine_only {
+                let (mut floor_store, fcid) = new_store(dir.path(), &format!("floor{run}"), &base, &tenant);
+                let (t, c, sc) = (Instant::now(), cpu_secs(), sandbox_cpu());
+                let n = floor(&mut floor_store, fcid, &base, &tenant, &token).await;
+                let (secs, cpu, scpu) = (t.elapsed().as_secs_f64(), cpu_secs() - c, sandbox_cpu() - sc);
+                println!("floor  run {run}: {n} records in {secs:.2}s = {:.0} records/s, {:.1} CPU us/record (sandbox {:.1})", n as f64 / secs, us(cpu, n), us(scpu, n));
+                floor_times.push(secs);
             }
-            let st = store.lock().unwrap();
-            let mut q = st.conn().prepare("SELECT json_extract(detail, '$.stream'), json_extract(detail, '$.durationMs') FROM audit_log WHERE action = 'api.call' ORDER BY id").unwrap();
-            for row in q.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))).unwrap() {
-                let (s, d) = row.unwrap();
-                println!("call {s} {d}");
+            let (store, cid) = new_store(dir.path(), &format!("engine{run}"), &base, &tenant);
+            let store = Mutex::new(store);
+            let targets = vec![Target { connection_id: cid, name: "xero".into(), provider: Provider::Xero, base_url: base.clone(), tenant_id: Some(tenant.clone()), credentials: Arc::new(StaticToken(Secret::new(token.clone()))) }];
+            let options = Options { rate_limits: false, ..Default::default() };
+            let t0 = Instant::now();
+            let timeline = Mutex::new(Vec::new());
+            let sink = |p: concord_sync::progress::Progress| timeline.lock().unwrap().push((t0.elapsed().as_secs_f64(), p.stream.clone(), p.records));
+            let (c, sc) = (cpu_secs(), sandbox_cpu());
+            let reports = sync(&store, Arc::new(SystemClock), &targets, &options, &sink).await;
+            let (secs, cpu, scpu) = (t0.elapsed().as_secs_f64(), cpu_secs() - c, sandbox_cpu() - sc);
+            assert!(reports.iter().all(|r| r.ok), "the benchmark sync must succeed: {reports:#?}");
+            let stored: u64 = reports.iter().map(|r| r.changed).sum();
+            println!("engine run {run}: {stored} records in {secs:.2}s = {:.0} records/s, {:.1} CPU us/record (sandbox {:.1})", stored as f64 / secs, us(cpu, stored), us(scpu, stored));
+            engine_times.push(secs);
+            records = stored;
+            if std::env::var_os("CONCORD_BENCH_TIMELINE").is_some() {
+                for (t, s, r) in timeline.lock().unwrap().iter() {
+                    println!("timeline {t:.3} {s} {r}");
+                }
+                let st = store.lock().unwrap();
+                let mut q = st.conn().prepare("SELECT json_extract(detail, '$.stream'), json_extract(detail, '$.durationMs') FROM audit_log WHERE action = 'api.call' ORDER BY id").unwrap();
+                for row in q.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))).unwrap() {
+                    let (s, d) = row.unwrap();
+                    println!("call {s} {d}");
+                }
             }
         }
-        let (secs, cpu, engine_sandbox_cpu) = (t.elapsed().as_secs_f64(), cpu_secs() - c, sandbox_cpu() - sc);
-        assert!(reports.iter().all(|r| r.ok), "the benchmark sync must succeed: {reports:#?}");
-        let stored: u64 = reports.iter().map(|r| r.changed).sum();
-        let us = |cpu: f64, n: u64| cpu * 1e6 / n.max(1) as f64;
-        let n = stored.max(floor_records);
-        println!("sandbox business: {customers} customers, served by a child process (its peak {:.0} MB)", child_usage(child.id()).1);
-        println!("sandbox serving alone: {pages} pages, {:.0} MB in {serve_secs:.2}s; sandbox {:.1} CPU us/record, client {:.1}", bytes as f64 / 1e6, us(serve_sandbox_cpu, n), us(serve_cpu, n));
-        println!("floor:  {floor_records} records in {floor_secs:.2}s = {:.0} records/s, {:.1} CPU us/record (sandbox {:.1})", floor_records as f64 / floor_secs, us(floor_cpu, floor_records), us(floor_sandbox_cpu, floor_records));
-        println!("engine: {stored} records in {secs:.2}s = {:.0} records/s, {:.1} CPU us/record (sandbox {:.1})", stored as f64 / secs, us(cpu, stored), us(engine_sandbox_cpu, stored));
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let engine = median(&mut engine_times);
+        println!("engine (median of {runs}): {records} records in {engine:.2}s = {:.0} records/s", records as f64 / engine);
         if !engine_only {
-            println!("ratio engine/floor time: {:.2}x", secs / floor_secs);
+            let floor = median(&mut floor_times);
+            println!("floor  (median of {runs}): {:.0} records/s", records as f64 / floor);
+            println!("ratio engine/floor time: {:.2}x", engine / floor);
         }
-        println!("peak memory (VmHWM of the syncing process; {before:.0} MB before syncing): {:.0} MB", peak_mb());
+        println!("peak memory (VmHWM of the syncing process, over every run; {before:.0} MB before syncing): {:.0} MB", peak_mb());
     });
     drop(child.stdin.take());
     let _ = child.wait();
