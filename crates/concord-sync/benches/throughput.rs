@@ -140,6 +140,16 @@ async fn floor(store: &mut Store, cid: i64, base: &str, tenant: &str, token: &st
     n
 }
 
+/// Deletes a finished run's database and lets the kernel finish writing what
+/// is still pending, so the next run does not pay for this one's disk writes.
+fn settle(dir: &std::path::Path, name: &str) {
+    for suffix in ["db", "db-wal", "db-shm"] {
+        let _ = std::fs::remove_file(dir.join(format!("{name}.{suffix}")));
+    }
+    // SAFETY: sync(2) takes no arguments and only flushes file system buffers.
+    unsafe { libc::sync() };
+}
+
 /// Set in the child process that serves the sandbox.
 const SANDBOX_ROLE: &str = "CONCORD_BENCH_SANDBOX_ROLE";
 
@@ -217,6 +227,8 @@ fn main() {
                 let (secs, cpu, scpu) = (t.elapsed().as_secs_f64(), cpu_secs() - c, sandbox_cpu() - sc);
                 println!("floor  run {run}: {n} records in {secs:.2}s = {:.0} records/s, {:.1} CPU us/record (sandbox {:.1})", n as f64 / secs, us(cpu, n), us(scpu, n));
                 floor_times.push(secs);
+                drop(floor_store);
+                settle(dir.path(), &format!("floor{run}"));
             }
             let (store, cid) = new_store(dir.path(), &format!("engine{run}"), &base, &tenant);
             let store = Mutex::new(store);
@@ -233,6 +245,7 @@ fn main() {
             println!("engine run {run}: {stored} records in {secs:.2}s = {:.0} records/s, {:.1} CPU us/record (sandbox {:.1})", stored as f64 / secs, us(cpu, stored), us(scpu, stored));
             engine_times.push(secs);
             records = stored;
+            let keep = std::env::var_os("CONCORD_BENCH_TIMELINE").is_some();
             if std::env::var_os("CONCORD_BENCH_TIMELINE").is_some() {
                 for (t, s, r) in timeline.lock().unwrap().iter() {
                     println!("timeline {t:.3} {s} {r}");
@@ -243,6 +256,10 @@ fn main() {
                     let (s, d) = row.unwrap();
                     println!("call {s} {d}");
                 }
+            }
+            drop(store);
+            if !keep {
+                settle(dir.path(), &format!("engine{run}"));
             }
         }
         let median = |v: &mut Vec<f64>| {
