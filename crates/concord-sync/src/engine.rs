@@ -19,11 +19,13 @@
 //! 5. repeats 1-4 until a round changes nothing, so edits made during the
 //!    traversal are caught in the same sync.
 //!
-//! Parsing a page and mapping its records run on tokio's blocking threads
-//! (owned pages, no store access), so they overlap with the SQLite commits of
-//! other pages and streams; a record whose nested list the page cut short
-//! (Shopify order line items) is completed by the provider's follow-up query
-//! before it is mapped, and refunds read inside an order are stored beside it.
+//! Step 1-3 run as a pipeline: a reading task fetches each page, reads its
+//! records' update times (all that the next request depends on) and asks for
+//! the next page while the page's records are mapped on a blocking thread and
+//! the page before commits; the WAL is checkpointed on a thread of its own
+//! meanwhile. A record whose nested list the page cut short (Shopify order
+//! line items) is completed by the provider's follow-up query before it is
+//! mapped, and refunds read inside an order are stored beside it.
 //!
 //! A failed stream records its error and leaves the other streams running; a
 //! refused token marks the connection as needing re-authorisation.
