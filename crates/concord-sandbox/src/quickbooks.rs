@@ -40,12 +40,12 @@ use crate::record::{
     decimal_of, doc_flags, json_number, money, overlay, parse_time_ms, to_cents, DocRecord, PartyField, PartyRecord, PaymentRecord,
     Treatment,
 };
-use crate::response::{json_response, qbo_time, qbo_validation, refuse, Refusal};
+use crate::response::{json_bytes_response, json_response, qbo_time, qbo_validation, refuse, Refusal};
 use crate::state::{admit, finish, GateOptions, SandboxState};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, Utc};
@@ -994,7 +994,7 @@ async fn write(State(st): State<Arc<SandboxState>>, Path((realm, entity)): Path<
         let replay = st.ledger().replay(Provider::QuickBooks, k);
         if let Some(r) = replay {
             let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK);
-            let resp = (status, [(axum::http::header::CONTENT_TYPE, "application/json; charset=utf-8")], r.body).into_response();
+            let resp = json_bytes_response(status, r.body);
             return finish(adm, resp).await;
         }
     }
@@ -1034,7 +1034,7 @@ async fn write(State(st): State<Arc<SandboxState>>, Path((realm, entity)): Path<
     if let Some(k) = &key {
         st.ledger().remember(Provider::QuickBooks, k, status.as_u16(), bytes.clone());
     }
-    let resp = (status, [(axum::http::header::CONTENT_TYPE, "application/json; charset=utf-8")], bytes).into_response();
+    let resp = json_bytes_response(status, bytes);
     finish(adm, resp).await
 }
 

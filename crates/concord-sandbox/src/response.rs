@@ -44,10 +44,14 @@ pub enum TokenProblem {
 
 /// A JSON response with extra headers.
 pub fn json_response(status: StatusCode, body: &Value, headers: &[(String, String)]) -> Response {
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
-    let mut r = (status, [(axum::http::header::CONTENT_TYPE, "application/json; charset=utf-8")], bytes).into_response();
+    let mut r = json_bytes_response(status, serde_json::to_vec(body).unwrap_or_default());
     add_headers(&mut r, headers);
     r
+}
+
+/// A response whose body is JSON text already (a replayed or assembled body).
+pub fn json_bytes_response(status: StatusCode, body: impl Into<axum::body::Body>) -> Response {
+    (status, [(axum::http::header::CONTENT_TYPE, "application/json; charset=utf-8")], body.into()).into_response()
 }
 
 /// Adds headers to a response, skipping any that are not valid HTTP.

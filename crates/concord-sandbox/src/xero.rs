@@ -34,12 +34,12 @@ use crate::record::{
     decimal_of, doc_flags, json_number, money, overlay, parse_time_ms, to_cents, xero_date, DocRecord, PartyField, PartyRecord,
     PaymentRecord, Treatment,
 };
-use crate::response::{json_response, refuse, xero_validation, Refusal};
+use crate::response::{json_bytes_response, json_response, refuse, xero_validation, Refusal};
 use crate::state::{admit, finish, GateOptions, SandboxState};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use rust_decimal::Decimal;
@@ -619,7 +619,7 @@ async fn list(State(st): State<Arc<SandboxState>>, Path(collection): Path<String
         let pagination = json!({"page": page, "pageSize": page_size, "pageCount": page_count, "itemCount": item_count});
         envelope_with_texts(&st, c, &items, pagination)
     };
-    let r = (StatusCode::OK, [(axum::http::header::CONTENT_TYPE, "application/json; charset=utf-8")], body).into_response();
+    let r = json_bytes_response(StatusCode::OK, body);
     finish(adm, r).await
 }
 
@@ -894,7 +894,7 @@ async fn write(st: Arc<SandboxState>, c: Collection, path_id: Option<String>, me
         let replay = st.ledger().replay(Provider::Xero, k);
         if let Some(r) = replay {
             let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK);
-            let resp = (status, [(axum::http::header::CONTENT_TYPE, "application/json; charset=utf-8")], r.body).into_response();
+            let resp = json_bytes_response(status, r.body);
             return finish(adm, resp).await;
         }
     }
@@ -953,7 +953,7 @@ async fn write(st: Arc<SandboxState>, c: Collection, path_id: Option<String>, me
     if let Some(k) = &key {
         st.ledger().remember(Provider::Xero, k, status.as_u16(), bytes.clone());
     }
-    let resp = (status, [(axum::http::header::CONTENT_TYPE, "application/json; charset=utf-8")], bytes).into_response();
+    let resp = json_bytes_response(status, bytes);
     finish(adm, resp).await
 }
 
