@@ -62,7 +62,7 @@ pub enum Upsert {
 pub fn upsert(conn: &Connection, rec: &RawRecord<'_>, fetched_at: &str) -> Result<Upsert> {
     let hash = content_hash(rec.payload);
     let previous = stored(conn, rec)?;
-    write(conn, rec, &hash, fetched_at, previous.is_some())?;
+    write(conn, rec, &hash, fetched_at, insert_or_update(previous.is_some()))?;
     Ok(outcome(previous.map(|(h, _)| h), &hash))
 }
 
@@ -74,19 +74,37 @@ fn stored(conn: &Connection, rec: &RawRecord<'_>) -> Result<Option<(String, Opti
         .optional()?)
 }
 
-/// Inserts `rec`'s row, or replaces it when `exists` (the caller has just looked
-/// it up in the same transaction). Two plain statements rather than one
-/// `INSERT ... ON CONFLICT DO UPDATE`: SQLite opens a temporary b-tree for every
-/// upsert it runs, which cost a sync about a tenth of its store time.
-fn write(conn: &Connection, rec: &RawRecord<'_>, hash: &str, fetched_at: &str, exists: bool) -> Result<()> {
-    let sql = if exists {
-        "UPDATE raw_records SET payload = ?4, content_hash = ?5, source_updated_at = ?6, fetched_at = ?7, state = ?8, merged_into = ?9
-         WHERE connection_id = ?1 AND object = ?2 AND external_id = ?3"
-    } else {
-        "INSERT INTO raw_records (connection_id, object, external_id, payload, content_hash, source_updated_at, fetched_at, state, merged_into)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+/// How [`write`] stores a row.
+#[derive(Clone, Copy)]
+enum Write {
+    /// A new row (an existing one is an error).
+    Insert,
+    /// A new row, unless one is already there (then nothing is written).
+    InsertIfAbsent,
+    /// Replace the existing row.
+    Update,
+}
+
+/// Stores `rec`'s row as `how` says; returns how many rows changed. Two plain
+/// statements rather than one `INSERT ... ON CONFLICT DO UPDATE`: SQLite opens
+/// a temporary b-tree for every upsert it runs, which cost a sync about a tenth
+/// of its store time.
+fn write(conn: &Connection, rec: &RawRecord<'_>, hash: &str, fetched_at: &str, how: Write) -> Result<usize> {
+    let sql = match how {
+        Write::Update => {
+            "UPDATE raw_records SET payload = ?4, content_hash = ?5, source_updated_at = ?6, fetched_at = ?7, state = ?8, merged_into = ?9
+             WHERE connection_id = ?1 AND object = ?2 AND external_id = ?3"
+        }
+        Write::Insert => {
+            "INSERT INTO raw_records (connection_id, object, external_id, payload, content_hash, source_updated_at, fetched_at, state, merged_into)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+        }
+        Write::InsertIfAbsent => {
+            "INSERT OR IGNORE INTO raw_records (connection_id, object, external_id, payload, content_hash, source_updated_at, fetched_at, state, merged_into)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+        }
     };
-    conn.prepare_cached(sql)?.execute(params![
+    Ok(conn.prepare_cached(sql)?.execute(params![
         rec.connection_id,
         rec.object,
         rec.external_id,
@@ -96,8 +114,16 @@ fn write(conn: &Connection, rec: &RawRecord<'_>, hash: &str, fetched_at: &str, e
         fetched_at,
         rec.state,
         rec.merged_into
-    ])?;
-    Ok(())
+    ])?)
+}
+
+/// [`Write::Update`] when the caller's lookup found the row, else [`Write::Insert`].
+fn insert_or_update(exists: bool) -> Write {
+    if exists {
+        Write::Update
+    } else {
+        Write::Insert
+    }
 }
 
 /// What a write did, from the hash that was stored before it.
@@ -135,13 +161,7 @@ pub fn upsert_newer_hashed(conn: &Connection, rec: &RawRecord<'_>, hash: &str, f
     // Most records of a first sync are new: try the insert first, without a lookup.
     // IGNORE also skips a row that breaks a CHECK or NOT NULL; such a row is not
     // stored either, so the plain path below runs and reports the real error.
-    let inserted = conn
-        .prepare_cached(
-            "INSERT OR IGNORE INTO raw_records (connection_id, object, external_id, payload, content_hash, source_updated_at, fetched_at, state, merged_into)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )?
-        .execute(params![rec.connection_id, rec.object, rec.external_id, rec.payload, hash, rec.source_updated_at, fetched_at, rec.state, rec.merged_into])?;
-    if inserted == 1 {
+    if write(conn, rec, hash, fetched_at, Write::InsertIfAbsent)? == 1 {
         return Ok(Upsert::Inserted);
     }
     let previous = stored(conn, rec)?;
@@ -150,7 +170,7 @@ pub fn upsert_newer_hashed(conn: &Connection, rec: &RawRecord<'_>, hash: &str, f
             return Ok(Upsert::Unchanged);
         }
     }
-    write(conn, rec, hash, fetched_at, previous.is_some())?;
+    write(conn, rec, hash, fetched_at, insert_or_update(previous.is_some()))?;
     Ok(outcome(previous.map(|(h, _)| h), hash))
 }
 
