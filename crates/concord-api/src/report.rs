@@ -443,6 +443,36 @@ fn done(w: Out, note: Option<String>) -> Written {
     Ok((file, totals, note))
 }
 
+/// Reads on this thread while a second one writes: `read` hands full batches
+/// to the writer through a short queue (memory stays bounded) and gets them
+/// back emptied on the second channel, so their buffers are reused. A failed
+/// send means the writer stopped; `read` then returns and the writer's error
+/// is the one reported.
+fn read_while_writing<B: Send>(
+    mut w: Out,
+    write: impl Fn(&mut Out, &mut B) -> std::result::Result<(), ReportError> + Send,
+    read: impl FnOnce(&std::sync::mpsc::SyncSender<B>, &std::sync::mpsc::Receiver<B>) -> rusqlite::Result<()>,
+) -> Written {
+    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<B>(4);
+    let (empty_tx, empty_rx) = std::sync::mpsc::channel::<B>();
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(move || -> std::result::Result<Out, ReportError> {
+            for mut batch in full_rx {
+                write(&mut w, &mut batch)?;
+                // The reader may have finished; then the buffers are simply dropped.
+                let _ = empty_tx.send(batch);
+            }
+            Ok(w)
+        });
+        let read = read(&full_tx, &empty_rx);
+        // Closing the queue ends the writer's loop.
+        drop(full_tx);
+        let written = writer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        read.map_err(Fail::Read)?;
+        done(written?, None)
+    })
+}
+
 /// The name of the system a key's connection number belongs to.
 fn system_of(cid: &str) -> String {
     format!("CAST(coalesce((SELECT name FROM main.connections WHERE id = {cid}), (SELECT name FROM main.import_sources WHERE id = -({cid})), {cid}) AS TEXT)")
@@ -793,7 +823,7 @@ fn record_scan(extra: &str, filter: &str) -> [String; 2] {
 /// no record of another system; one with a suggested cross-system link says so.
 /// Rows come in the store's key order (system, collection, id), straight from
 /// its index, so nothing is sorted or copied; each record's JSON is read once.
-fn unmatched(tx: &Connection, mut w: Out) -> Written {
+fn unmatched(tx: &Connection, w: Out) -> Written {
     load_groups(tx)?;
     tx.execute_batch(
         "DROP TABLE IF EXISTS temp.report_matched;
@@ -811,64 +841,50 @@ fn unmatched(tx: &Connection, mut w: Out) -> Written {
     // An empty lookup table is left out of the SQL rather than probed once per record.
     let extra = if any_rows(tx, "temp.report_suggested")? { "EXISTS (SELECT 1 FROM temp.report_suggested x WHERE x.key = k)" } else { "0" };
     let filter = if any_rows(tx, "temp.report_matched")? { "NOT EXISTS (SELECT 1 FROM temp.report_matched m WHERE m.key = k)" } else { "1" };
-    // As in the reconciliation: SQLite is read on this thread while a second one parses and writes,
-    // fed in batches through a short queue; emptied batches come back, so their buffers are reused.
+    // As in the reconciliation: SQLite is read on this thread while a second one parses and writes.
     const BATCH: usize = 512;
-    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<(Vec<Unmatched>, usize)>(4);
-    let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<Unmatched>>();
     let names = &names;
-    std::thread::scope(|scope| {
-        let writer = scope.spawn(move || -> std::result::Result<Out, ReportError> {
-            for (batch, n) in full_rx {
-                for rec in &batch[..n] {
-                    rec.write(&mut w, names)?;
+    let write = |w: &mut Out, (batch, n): &mut (Vec<Unmatched>, usize)| {
+        for rec in &batch[..*n] {
+            rec.write(w, names)?;
+        }
+        Ok(())
+    };
+    read_while_writing(w, write, |full_tx, empty_rx| {
+        let (mut batch, mut n): (Vec<Unmatched>, usize) = (Vec::new(), 0);
+        for sql in record_scan(extra, filter) {
+            let mut stmt = tx.prepare(&sql)?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                if n == batch.len() {
+                    batch.push(Unmatched::default());
                 }
-                // The reader may have finished; then the buffers are simply dropped.
-                let _ = empty_tx.send(batch);
-            }
-            Ok(w)
-        });
-        let read = (|| -> rusqlite::Result<()> {
-            let (mut batch, mut n): (Vec<Unmatched>, usize) = (Vec::new(), 0);
-            for sql in record_scan(extra, filter) {
-                let mut stmt = tx.prepare(&sql)?;
-                let mut rows = stmt.query([])?;
-                while let Some(r) = rows.next()? {
-                    if n == batch.len() {
-                        batch.push(Unmatched::default());
+                let rec = &mut batch[n];
+                n += 1;
+                rec.entity.clear();
+                rec.entity.push_str(&text(r, 1)?.unwrap_or_default());
+                rec.key.clear();
+                let key = text(r, 0)?;
+                rec.has_key = key.is_some();
+                rec.key.push_str(&key.unwrap_or_default());
+                rec.data.clear();
+                rec.data.extend_from_slice(bytes(r, 2)?.unwrap_or(b"{}"));
+                rec.system = r.get_ref(3)?.as_i64_or_null().ok().flatten();
+                rec.suggested = r.get(4)?;
+                if n == BATCH {
+                    let next = empty_rx.try_recv().map(|(emptied, _)| emptied).unwrap_or_default();
+                    if full_tx.send((std::mem::replace(&mut batch, next), n)).is_err() {
+                        // The writer stopped; its error is reported.
+                        return Ok(());
                     }
-                    let rec = &mut batch[n];
-                    n += 1;
-                    rec.entity.clear();
-                    rec.entity.push_str(&text(r, 1)?.unwrap_or_default());
-                    rec.key.clear();
-                    let key = text(r, 0)?;
-                    rec.has_key = key.is_some();
-                    rec.key.push_str(&key.unwrap_or_default());
-                    rec.data.clear();
-                    rec.data.extend_from_slice(bytes(r, 2)?.unwrap_or(b"{}"));
-                    rec.system = r.get_ref(3)?.as_i64_or_null().ok().flatten();
-                    rec.suggested = r.get(4)?;
-                    if n == BATCH {
-                        let next = empty_rx.try_recv().unwrap_or_default();
-                        if full_tx.send((std::mem::replace(&mut batch, next), n)).is_err() {
-                            // The writer stopped; join reports why.
-                            return Ok(());
-                        }
-                        n = 0;
-                    }
+                    n = 0;
                 }
             }
-            if n > 0 {
-                let _ = full_tx.send((batch, n));
-            }
-            Ok(())
-        })();
-        // Closing the queue ends the writer's loop.
-        drop(full_tx);
-        let written = writer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        read.map_err(Fail::Read)?;
-        done(written?, None)
+        }
+        if n > 0 {
+            let _ = full_tx.send((batch, n));
+        }
+        Ok(())
     })
 }
 
@@ -1035,7 +1051,7 @@ fn load_groups(tx: &Connection) -> rusqlite::Result<()> {
 /// buffers reused from sale to sale; one sale at a time is held, ranked and
 /// ordered in memory, to find its date and currency before writing it. A
 /// sale's discrepancies are looked up once per sale (never when there are none).
-fn reconciliation(tx: &Connection, mut w: Out) -> Written {
+fn reconciliation(tx: &Connection, w: Out) -> Written {
     load_groups(tx)?;
     let names = system_names(tx)?;
     tx.execute_batch(
@@ -1071,90 +1087,76 @@ fn reconciliation(tx: &Connection, mut w: Out) -> Written {
     let mut stmt = tx.prepare(&sql)?;
     let mut rows = stmt.query([])?;
     // Reading (SQLite) and writing (parsing JSON, formatting CSV) take about as long as each other, so the
-    // writing runs on a second thread: finished sales go to it in batches through a short queue (memory stays
-    // bounded) and come back emptied, so their buffers are reused.
+    // writing runs on a second thread (`read_while_writing`), fed finished sales in batches.
     const BATCH: usize = 256;
-    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Vec<Sale>>(4);
-    let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<Sale>>();
     let names = &names;
-    std::thread::scope(|scope| {
-        let writer = scope.spawn(move || -> std::result::Result<Out, ReportError> {
-            for mut batch in full_rx {
-                for sale in &batch {
-                    write_sale(&mut w, sale, names)?;
-                }
-                batch.iter_mut().for_each(|s| s.len = 0);
-                // The reader may have finished; then the buffers are simply dropped.
-                let _ = empty_tx.send(batch);
+    let write = |w: &mut Out, batch: &mut Vec<Sale>| {
+        for sale in batch.iter() {
+            write_sale(w, sale, names)?;
+        }
+        batch.iter_mut().for_each(|s| s.len = 0);
+        Ok(())
+    };
+    read_while_writing(w, write, |full_tx, empty_rx| {
+        let mut pool: Vec<Sale> = Vec::new();
+        let mut batch: Vec<Sale> = Vec::with_capacity(BATCH);
+        let mut sale = Sale::default();
+        // Hands a batch to the writer; false when the writer has stopped (its error is reported).
+        let send = |batch: &mut Vec<Sale>, pool: &mut Vec<Sale>| -> bool {
+            let full = std::mem::replace(batch, Vec::with_capacity(BATCH));
+            let sent = full_tx.send(full).is_ok();
+            while let Ok(back) = empty_rx.try_recv() {
+                pool.extend(back);
             }
-            Ok(w)
-        });
-        let read = (|| -> rusqlite::Result<()> {
-            let mut pool: Vec<Sale> = Vec::new();
-            let mut batch: Vec<Sale> = Vec::with_capacity(BATCH);
-            let mut sale = Sale::default();
-            // Hands a batch to the writer; false when the writer has stopped (its error is reported by join).
-            let send = |batch: &mut Vec<Sale>, pool: &mut Vec<Sale>| -> bool {
-                let full = std::mem::replace(batch, Vec::with_capacity(BATCH));
-                let sent = full_tx.send(full).is_ok();
-                while let Ok(back) = empty_rx.try_recv() {
-                    pool.extend(back);
+            sent
+        };
+        while let Some(r) = rows.next()? {
+            let party = r.get::<_, i64>(0)? == 0;
+            let key = text(r, 1)?.unwrap_or_default();
+            if sale.len > 0 && (sale.party != party || sale.root != key) {
+                batch.push(std::mem::replace(&mut sale, pool.pop().unwrap_or_default()));
+                if batch.len() == BATCH && !send(&mut batch, &mut pool) {
+                    return Ok(());
                 }
-                sent
+            }
+            if sale.len == 0 {
+                sale.party = party;
+                sale.root.clear();
+                sale.root.push_str(&key);
+                sale.key.clear();
+                sale.key.push_str(if party { "party:" } else { "sale:" });
+                sale.key.push_str(&key);
+                sale.discrepancies = if has_disc { disc.query_row([&sale.key], |x| x.get::<_, Option<String>>(0)).optional()?.flatten() } else { None };
+            }
+            if sale.len == sale.rows.len() {
+                sale.rows.push(SaleRow::default());
+            }
+            let row = &mut sale.rows[sale.len];
+            sale.len += 1;
+            row.record.clear();
+            row.record.push_str(&text(r, 2)?.unwrap_or(key));
+            row.imported = r.get::<_, i64>(3)? != 0;
+            row.system = r.get_ref(6)?.as_i64_or_null().ok().flatten();
+            let mut found = if row.imported {
+                imported.query(rusqlite::params![r.get::<_, i64>(4)?, t(r, 5)?])?
+            } else {
+                synced.query([r.get::<_, i64>(4)?])?
             };
-            while let Some(r) = rows.next()? {
-                let party = r.get::<_, i64>(0)? == 0;
-                let key = text(r, 1)?.unwrap_or_default();
-                if sale.len > 0 && (sale.party != party || sale.root != key) {
-                    batch.push(std::mem::replace(&mut sale, pool.pop().unwrap_or_default()));
-                    if batch.len() == BATCH && !send(&mut batch, &mut pool) {
-                        return Ok(());
-                    }
-                }
-                if sale.len == 0 {
-                    sale.party = party;
-                    sale.root.clear();
-                    sale.root.push_str(&key);
-                    sale.key.clear();
-                    sale.key.push_str(if party { "party:" } else { "sale:" });
-                    sale.key.push_str(&key);
-                    sale.discrepancies = if has_disc { disc.query_row([&sale.key], |x| x.get::<_, Option<String>>(0)).optional()?.flatten() } else { None };
-                }
-                if sale.len == sale.rows.len() {
-                    sale.rows.push(SaleRow::default());
-                }
-                let row = &mut sale.rows[sale.len];
-                sale.len += 1;
-                row.record.clear();
-                row.record.push_str(&text(r, 2)?.unwrap_or(key));
-                row.imported = r.get::<_, i64>(3)? != 0;
-                row.system = r.get_ref(6)?.as_i64_or_null().ok().flatten();
-                let mut found = if row.imported {
-                    imported.query(rusqlite::params![r.get::<_, i64>(4)?, t(r, 5)?])?
-                } else {
-                    synced.query([r.get::<_, i64>(4)?])?
-                };
-                let x = found.next()?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
-                row.kind.clear();
-                row.kind.push_str(&text(x, 0)?.unwrap_or_default());
-                row.object.clear();
-                row.object.push_str(&text(x, 1)?.unwrap_or_default());
-                row.data.clear();
-                row.data.extend_from_slice(bytes(x, 2)?.unwrap_or(b"{}"));
-            }
-            if sale.len > 0 {
-                batch.push(sale);
-            }
-            if !batch.is_empty() {
-                send(&mut batch, &mut pool);
-            }
-            Ok(())
-        })();
-        // Closing the queue ends the writer's loop.
-        drop(full_tx);
-        let written = writer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        read.map_err(Fail::Read)?;
-        done(written?, None)
+            let x = found.next()?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+            row.kind.clear();
+            row.kind.push_str(&text(x, 0)?.unwrap_or_default());
+            row.object.clear();
+            row.object.push_str(&text(x, 1)?.unwrap_or_default());
+            row.data.clear();
+            row.data.extend_from_slice(bytes(x, 2)?.unwrap_or(b"{}"));
+        }
+        if sale.len > 0 {
+            batch.push(sale);
+        }
+        if !batch.is_empty() {
+            send(&mut batch, &mut pool);
+        }
+        Ok(())
     })
 }
 
