@@ -5,6 +5,7 @@
 #   system-deps   apt packages (scripts/system-deps.sh; idempotent)
 #   ui-build      npm ci + npm run build in ui/ (the desktop binary embeds ui/dist)
 #   ui-test       npm test in ui/ (vitest)
+#   datasets      the Febrl record-linkage benchmarks for the matching tests (scripts/datasets.sh; PyPI)
 #   cargo-test    every workspace crate's tests, src-tauri included (nextest if present) + doctests
 #   keychain      the tests that need the real OS keychain (scripts/keychain-tests.sh), throwaway keyring
 #   build         every binary of the workspace: the desktop app, the CLI, the e2e driver, the sandboxes
@@ -43,9 +44,15 @@ stage_ui-test() {
   npm test
 }
 
+stage_datasets() {
+  bash scripts/datasets.sh
+}
+
 stage_cargo-test() {
   # system-deps installed LibreOffice Calc, so the report test that opens CSVs in it must not skip.
   export CONCORD_REQUIRE_SOFFICE=1
+  # datasets exported the Febrl benchmarks, so the matching tests on them must not skip.
+  export CONCORD_REQUIRE_FEBRL=1
   if cargo nextest --version >/dev/null 2>&1; then
     local rc=0
     cargo nextest run --workspace --features "$CONCORD_CARGO_FEATURES" --no-fail-fast || rc=$?
@@ -93,12 +100,12 @@ fi
 require_rust
 mkdir -p "$LOG_DIR"
 
-STAGES=(system-deps ui-build ui-test cargo-test keychain build tauri-driver e2e)
+STAGES=(system-deps ui-build ui-test datasets cargo-test keychain build tauri-driver e2e)
 declare -A LIMIT=(
-  [system-deps]=20m [ui-build]=15m [ui-test]=10m [cargo-test]=50m [keychain]=20m [build]=30m [tauri-driver]=15m [e2e]=10m
+  [system-deps]=20m [ui-build]=15m [ui-test]=10m [datasets]=10m [cargo-test]=50m [keychain]=20m [build]=30m [tauri-driver]=15m [e2e]=10m
 )
 declare -A NEEDS=(
-  [ui-test]="ui-build" [cargo-test]="ui-build" [keychain]="ui-build" [build]="ui-build" [e2e]="build tauri-driver"
+  [ui-test]="ui-build" [cargo-test]="ui-build datasets" [keychain]="ui-build" [build]="ui-build" [e2e]="build tauri-driver"
 )
 declare -A STATUS=() SECS=() PASSED=() FAILED=()
 SELECTED=" ${CONCORD_STAGES:-${STAGES[*]}} "

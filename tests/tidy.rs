@@ -6,6 +6,10 @@
 //!   that says what the file is and why, so a reader never has to guess from the code.
 //! - No ignored tests: a test that cannot pass asserts today's wrong behaviour with a FIXME
 //!   instead, so it keeps running and says when the behaviour changes.
+//! - The matcher knows nothing of the sandbox's generator: no name, suburb, street, company
+//!   word or e-mail domain from the generator's lists is a literal in concord-match's product
+//!   code, and none of those lists' constants is declared there. A matcher tuned to the data it
+//!   is scored on scores well and fails on a bookkeeper's data.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -252,4 +256,83 @@ fn rule_readers_recognise_what_they_look_for() {
             "{reason}: {text:?}"
         );
     }
+}
+
+/// The generator's lists of names and places (crates/concord-sandbox/src/business.rs).
+const GENERATOR_LISTS: [&str; 7] = ["GIVEN", "FAMILY", "NICKNAMES", "SUBURBS", "STREETS", "COMPANY_NOUNS", "EMAIL_DOMAINS"];
+
+/// The string literals inside `const NAME: ... = &[ ... ];` of `text`, lower case; for a list
+/// of tuples only each tuple's first string (a suburb, not its state code).
+fn list_literals(text: &str, name: &str) -> Vec<String> {
+    let Some(start) = text.find(&format!("const {name}: ")) else {
+        return Vec::new();
+    };
+    let body = &text[start..];
+    let Some(open) = body.find("= &[") else {
+        return Vec::new();
+    };
+    let end = body[open..].find("];").map(|e| open + e).unwrap_or(body.len());
+    let tuples = body[..open].contains("&[(");
+    let mut out = Vec::new();
+    for line in body[open + 4..end].split(['\n']) {
+        let items: Vec<&str> = if tuples { line.split(')').collect() } else { vec![line] };
+        for item in items {
+            let quoted: Vec<&str> = item.split('"').skip(1).step_by(2).collect();
+            let take = if tuples { quoted.len().min(1) } else { quoted.len() };
+            out.extend(quoted[..take].iter().filter(|q| !q.is_empty()).map(|q| q.to_lowercase()));
+        }
+    }
+    out
+}
+
+/// A file's code before its test module (`#[cfg(test)]`), where product code ends, without
+/// comment lines (a doc example may name anyone).
+fn product_code(text: &str) -> String {
+    let code = text.find("#[cfg(test)]").map_or(text, |i| &text[..i]);
+    code.lines().filter(|l| !l.trim_start().starts_with("//")).map(|l| format!("{l}\n")).collect()
+}
+
+#[test]
+fn the_matcher_knows_nothing_of_the_generator() {
+    let root = repo_root();
+    let generator = std::fs::read_to_string(root.join("crates/concord-sandbox/src/business.rs")).expect("the sandbox's generator is readable");
+    let mut banned: Vec<(String, &str)> = Vec::new();
+    for list in GENERATOR_LISTS {
+        let items = list_literals(&generator, list);
+        assert!(!items.is_empty(), "the generator's {list} list must be found, or this rule checks nothing");
+        banned.extend(items.into_iter().map(|i| (i, list)));
+    }
+    let mut offenders = Vec::new();
+    let src = root.join("crates/concord-match/src");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&src).expect("concord-match/src is readable").flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "rs")).collect();
+    files.sort();
+    for file in files.iter().filter(|f| f.file_name().is_some_and(|n| n != "tests.rs")) {
+        let text = std::fs::read_to_string(file).expect("a matcher source file is readable");
+        let code = product_code(&text);
+        let code = code.as_str();
+        for literal in code.split('"').skip(1).step_by(2) {
+            let l = literal.to_lowercase();
+            if let Some((_, list)) = banned.iter().find(|(b, _)| *b == l) {
+                offenders.push(format!("{}: \"{literal}\" is in the generator's {list}", relative(file)));
+            }
+        }
+        for list in GENERATOR_LISTS {
+            if code.contains(&format!("const {list}:")) {
+                offenders.push(format!("{}: declares {list}, the name of a generator list", relative(file)));
+            }
+        }
+    }
+    assert_none(
+        "the matcher knows nothing of the sandbox's generator",
+        "matching tuned to the generator scores well on the sandbox and fails on real data",
+        &offenders,
+    );
+}
+
+#[test]
+fn generator_lists_are_read_as_written() {
+    let text = "const GIVEN: &[&str] = &[\n    \"Zoe\", \"Tom\",\n];\nconst SUBURBS: &[(&str, &str, &str)] = &[\n    (\"New Farm\", \"QLD\", \"4005\"),\n];";
+    assert_eq!(list_literals(text, "GIVEN"), vec!["zoe", "tom"], "every name of a plain list, lower case");
+    assert_eq!(list_literals(text, "SUBURBS"), vec!["new farm"], "only a tuple's first string: the state code is a public fact");
+    assert_eq!(product_code("/// \"Zoe\"\nfn a() {}\n#[cfg(test)]\nmod tests {}"), "fn a() {}\n", "comments and test modules are not product code");
 }

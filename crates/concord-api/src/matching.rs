@@ -78,14 +78,19 @@ pub struct LinkView {
 }
 
 /// One piece of a link's evidence.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct LinkReason {
-    /// The phrase: `same email`, `different phone`, `name similarity 0.93`.
+    /// The phrase: `same email (×4,096)`, `given name: close spelling (×6.2)`, `different phone (÷12)`.
     pub text: String,
-    /// `for` (the records agree), `against` (they disagree) or `neutral` (a graded comparison or a note).
+    /// `for` (the records agree), `against` (they disagree) or `neutral` (a weak weight or a note).
     pub sign: String,
+    /// The field's weight in the link's match probability, in bits (log2 of its
+    /// Bayes factor), for the model's fields; none for notes.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<f64>,
 }
 
 /// What the bookkeeper does with a pair of records.
@@ -581,8 +586,16 @@ fn link_view(r: record_link::LinkRow, names: &HashMap<i64, String>, auto_thresho
     };
     let (left_system, left_id, left_object) = side(&r.left_key);
     let (right_system, right_id, right_object) = side(&r.right_key);
-    let evidence: Vec<String> = serde_json::from_str(&r.evidence).unwrap_or_default();
-    let reasons = evidence.iter().map(|e| LinkReason { text: e.clone(), sign: concord_match::EvidenceSign::of(e).as_str().into() }).collect();
+    let stored: Vec<String> = serde_json::from_str(&r.evidence).unwrap_or_default();
+    // Stored as compact weight codes; rendered here, at the edge, for people.
+    let reasons: Vec<LinkReason> = stored
+        .iter()
+        .map(|e| {
+            let (text, weight) = concord_match::fs::describe(e);
+            LinkReason { text, sign: concord_match::EvidenceSign::of(e).as_str().into(), weight }
+        })
+        .collect();
+    let evidence: Vec<String> = reasons.iter().map(|r| r.text.clone()).collect();
     LinkView {
         entity: r.entity,
         left: r.left_key,

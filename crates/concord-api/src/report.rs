@@ -968,12 +968,18 @@ fn duplicates(tx: &Connection, mut w: Out) -> Written {
             Cell::opt_text(t(r, 7)?),
             Cell::opt_text(t(r, 8)?),
             score.map_or(Cell::Empty, Cell::Number),
-            Cell::opt_text(t(r, 10)?),
+            // A link's evidence is stored as weight codes; the report shows them in words.
+            Cell::opt_text(t(r, 10)?.map(|e| if r.get::<_, i64>(13).unwrap_or(1) == 0 { render_evidence(&e) } else { e })),
             Cell::amount(t(r, 11)?),
             currency(t(r, 12)?),
         ])?;
     }
     done(w, None)
+}
+
+/// A `; `-joined list of stored evidence entries in words (`same email (×4,096); ...`).
+fn render_evidence(joined: &str) -> String {
+    joined.split("; ").map(|e| concord_match::fs::describe(e).0).collect::<Vec<_>>().join("; ")
 }
 
 /// Groups records the way matching does: records joined by active links

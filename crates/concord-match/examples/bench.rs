@@ -290,6 +290,31 @@ fn main() {
         p.conflicts.len(),
         p.discrepancies.len()
     );
+    // Each person's records carry the person's number in their ids (`contacts-42`), so the
+    // customers found can be scored: pairwise, within each customer, against the people.
+    let person = |k: &str| k.rsplit('-').next().and_then(|n| n.parse::<u64>().ok());
+    let (mut found, mut right) = (0u64, 0u64);
+    let mut wrong: Vec<String> = Vec::new();
+    for c in &p.parties {
+        for (i, a) in c.records.iter().enumerate() {
+            for b in &c.records[i + 1..] {
+                found += 1;
+                if person(a) == person(b) {
+                    right += 1;
+                } else if wrong.len() < 3 {
+                    wrong.push(format!("{a} + {b}"));
+                }
+            }
+        }
+    }
+    let people = r.parties.iter().filter_map(|x| person(&x.source.external_id)).max().map_or(0, |m| m + 1);
+    let truth: u64 = 3 * people;
+    println!(
+        "customers against the people generated: pairwise P={:.4} R={:.4} ({right} of {found} pairs right, {truth} true){}",
+        right as f64 / found.max(1) as f64,
+        right as f64 / truth.max(1) as f64,
+        if wrong.is_empty() { String::new() } else { format!("; wrong e.g. {}", wrong.join(", ")) }
+    );
     let show = |m: Option<f64>| m.map(|m| format!("{m:.0} MiB")).unwrap_or_else(|| "unknown".into());
     println!("peak resident memory during matching: {} (input built: {})", show(peak_rss_mib()), show(input));
 }

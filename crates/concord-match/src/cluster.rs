@@ -81,8 +81,12 @@ impl FlatGroups {
 }
 
 /// Clusters `n` records. `system` gives each record's connection; `cannot`
-/// holds pairs (as [`pair_key`]) that must never share a cluster.
-pub(crate) fn cluster(n: usize, system: &[i64], edges: &[Edge], cannot: &HashSet<u64>) -> Clusters {
+/// holds pairs (as [`pair_key`]) that must never share a cluster; `near` says
+/// whether two records of one system, not linked themselves, are alike enough
+/// to share a cluster through a third record (five mistyped copies of one
+/// customer in a spreadsheet, a pair of them too far apart to link on their own),
+/// where two different customers of one system must not.
+pub(crate) fn cluster(n: usize, system: &[i64], edges: &[Edge], cannot: &HashSet<u64>, near: &dyn Fn(u32, u32) -> bool) -> Clusters {
     let accepted: HashSet<u64> = edges.iter().map(|e| pair_key(e.a, e.b)).collect();
     let mut order: Vec<usize> = (0..edges.len()).collect();
     order.sort_by(|&x, &y| {
@@ -119,7 +123,7 @@ pub(crate) fn cluster(n: usize, system: &[i64], edges: &[Edge], cannot: &HashSet
         let ok = ma.iter().all(|&x| {
             mb.iter().all(|&y| {
                 let key = pair_key(x, y);
-                !cannot.contains(&key) && (system[x as usize] != system[y as usize] || accepted.contains(&key))
+                !cannot.contains(&key) && (system[x as usize] != system[y as usize] || accepted.contains(&key) || near(x, y))
             })
         });
         if !ok {
@@ -151,7 +155,7 @@ mod tests {
     #[test]
     fn a_weak_link_cannot_chain_two_customers() {
         // 0 and 2 are in system 1; 1 is in system 2. 0-1 is strong, 1-2 weaker.
-        let c = cluster(3, &[1, 2, 1], &[edge(0, 1, 0.99), edge(1, 2, 0.95)], &HashSet::new());
+        let c = cluster(3, &[1, 2, 1], &[edge(0, 1, 0.99), edge(1, 2, 0.95)], &HashSet::new(), &|_, _| false);
         assert_eq!(c.root[0], c.root[1], "the strongest link must merge");
         assert_ne!(c.root[1], c.root[2], "merging would put two unlinked records of system 1 together");
         assert_eq!(c.refused, vec![1], "the refused link must be reported for downgrading");
@@ -159,15 +163,25 @@ mod tests {
 
     #[test]
     fn a_linked_duplicate_may_join() {
-        let c = cluster(3, &[1, 2, 1], &[edge(0, 1, 0.99), edge(1, 2, 0.95), edge(0, 2, 0.91)], &HashSet::new());
+        let c = cluster(3, &[1, 2, 1], &[edge(0, 1, 0.99), edge(1, 2, 0.95), edge(0, 2, 0.91)], &HashSet::new(), &|_, _| false);
         assert_eq!(c.root[0], c.root[2], "a duplicate linked to its twin may share the cluster");
         assert!(c.refused.is_empty(), "nothing should be refused when every same-system pair is linked");
     }
 
     #[test]
+    fn a_suggested_duplicate_may_join_through_a_third_record() {
+        let near = |x: u32, y: u32| pair_key(x, y) == pair_key(0, 2);
+        let c = cluster(3, &[1, 2, 1], &[edge(0, 1, 0.99), edge(1, 2, 0.95)], &HashSet::new(), &near);
+        assert_eq!(c.root[0], c.root[2], "two records of one system the model found alike may share a customer through a third");
+        let cannot: HashSet<u64> = [pair_key(0, 2)].into_iter().collect();
+        let c = cluster(3, &[1, 2, 1], &[edge(0, 1, 0.99), edge(1, 2, 0.95)], &cannot, &near);
+        assert_ne!(c.root[0], c.root[2], "a rejection outweighs likeness");
+    }
+
+    #[test]
     fn rejections_hold() {
         let cannot: HashSet<u64> = [pair_key(0, 2)].into_iter().collect();
-        let c = cluster(3, &[1, 2, 3], &[edge(0, 1, 0.99), edge(1, 2, 0.99)], &cannot);
+        let c = cluster(3, &[1, 2, 3], &[edge(0, 1, 0.99), edge(1, 2, 0.99)], &cannot, &|_, _| false);
         assert_ne!(c.root[0], c.root[2], "a rejected pair must not end up together through a third record");
     }
 }

@@ -28,12 +28,13 @@
 //! };
 //! let plan = plan(&records, &[], &Default::default(), &Config::default());
 //! assert_eq!(plan.links.len(), 1);
-//! assert_eq!(plan.links[0].evidence_text(), "same email; same name");
+//! assert!(plan.links[0].evidence_text().starts_with("same email (×"), "{}", plan.links[0].evidence_text());
 //! ```
 
 pub mod cluster;
 pub mod conflict;
 pub mod document;
+pub mod fs;
 pub mod import;
 pub mod link;
 pub mod normalise;
@@ -140,6 +141,153 @@ pub struct Plan {
     pub conflicts: Vec<Conflict>,
     pub discrepancies: Vec<Discrepancy>,
     pub stats: Stats,
+    /// The customer-linking model trained on these records (none without parties).
+    pub model: Option<fs::Model>,
+}
+
+/// A fixed-seed generator for the plan's samples, so a plan is deterministic.
+struct Sample(rand_chacha::ChaCha8Rng);
+
+impl Sample {
+    fn new(seed: u64) -> Self {
+        Sample(rand::SeedableRng::seed_from_u64(seed))
+    }
+    /// Two different indices below `n` (at least 2).
+    fn pair(&mut self, n: u64) -> (u64, u64) {
+        use rand::Rng;
+        let a = self.0.random_range(0..n);
+        let b = self.0.random_range(0..n - 1);
+        (a, if b >= a { b + 1 } else { b })
+    }
+}
+
+/// Each distinct comparison vector with how many times it occurs, in a fixed order.
+fn histogram(mut gs: Vec<fs::Gamma>) -> Vec<(fs::Gamma, f64)> {
+    gs.sort_unstable();
+    let mut out: Vec<(fs::Gamma, f64)> = Vec::new();
+    for g in gs {
+        match out.last_mut() {
+            Some((last, n)) if *last == g => *n += 1.0,
+            _ => out.push((g, 1.0)),
+        }
+    }
+    out
+}
+
+/// Runs `f` on the plan's worker pool (rayon's global pool if none could be built).
+fn on_pool<R: Send>(pool: &Option<rayon::ThreadPool>, f: impl FnOnce() -> R + Send) -> R {
+    match pool {
+        Some(p) => p.install(f),
+        None => f(),
+    }
+}
+
+/// The match probability at or above which two records of one system, each
+/// linked to a third, may share a customer without a link of their own.
+const NEAR: f64 = 0.2;
+
+/// Random pairs compared at most, to estimate how often different customers agree by chance.
+const RANDOM_PAIRS: u64 = 100_000;
+
+/// The level counts of random pairs of records: every pair when there are few,
+/// else a fixed-seed sample (so a plan is deterministic).
+fn random_pair_levels(feats: &[party::PartyFeatures], pool: &Option<rayon::ThreadPool>) -> fs::LevelCounts {
+    let n = feats.len() as u64;
+    if n < 2 {
+        return Default::default();
+    }
+    let all = n * (n - 1) / 2;
+    let pairs: Vec<(u32, u32)> = if all <= RANDOM_PAIRS {
+        (0..n as u32).flat_map(|a| (a + 1..n as u32).map(move |b| (a, b))).collect()
+    } else {
+        let mut sample = Sample::new(0x5EED_C0DE_2026);
+        (0..RANDOM_PAIRS)
+            .map(|_| {
+                let (a, b) = sample.pair(n);
+                (a as u32, b as u32)
+            })
+            .collect()
+    };
+    on_pool(pool, || {
+        use rayon::prelude::*;
+        pairs
+            .par_chunks(4096)
+            .map(|chunk| {
+                let mut c: fs::LevelCounts = Default::default();
+                for &(a, b) in chunk {
+                    if let party::Compared::Vector(g, _) = party::compare(&feats[a as usize], &feats[b as usize]) {
+                        fs::count(&mut c, g);
+                    }
+                }
+                c
+            })
+            .reduce(Default::default, |mut x, y| {
+                for (r, s) in x.iter_mut().zip(y.iter()) {
+                    for (p, q) in r.iter_mut().zip(s.iter()) {
+                        *p += q;
+                    }
+                }
+                x
+            })
+    })
+}
+
+/// Pairs drawn for one training session at most.
+const SESSION_PAIRS: u64 = 100_000;
+
+/// The comparison vectors of pairs of records sharing `key` (every such pair
+/// when there are few, else a fixed-seed sample spread over the groups in
+/// proportion to their pairs), each distinct vector with how many pairs have it.
+fn session_patterns(feats: &[party::PartyFeatures], key: fn(&party::PartyFeatures) -> Option<u64>, pool: &Option<rayon::ThreadPool>) -> Vec<(fs::Gamma, f64)> {
+    let mut keyed: Vec<(u64, u32)> = feats.iter().enumerate().filter_map(|(i, f)| key(f).map(|k| (k, i as u32))).collect();
+    keyed.sort_unstable();
+    let mut groups: Vec<(usize, usize)> = Vec::new();
+    let mut start = 0;
+    while start < keyed.len() {
+        let mut end = start + 1;
+        while end < keyed.len() && keyed[end].0 == keyed[start].0 {
+            end += 1;
+        }
+        if end - start > 1 {
+            groups.push((start, end));
+        }
+        start = end;
+    }
+    let pairs_in = |(a, b): (usize, usize)| ((b - a) * (b - a - 1) / 2) as u64;
+    let total: u64 = groups.iter().map(|&g| pairs_in(g)).sum();
+    let mut sample = Sample::new(0x5E55_1011_2026);
+    let mut pairs: Vec<(u32, u32)> = Vec::with_capacity(total.min(SESSION_PAIRS + groups.len() as u64) as usize);
+    for &(a, b) in &groups {
+        let all = pairs_in((a, b));
+        let take = if total <= SESSION_PAIRS { all } else { (all * SESSION_PAIRS).div_ceil(total) };
+        if take >= all {
+            for x in a..b {
+                for y in x + 1..b {
+                    pairs.push((keyed[x].1, keyed[y].1));
+                }
+            }
+        } else {
+            for _ in 0..take {
+                let (x, y) = sample.pair((b - a) as u64);
+                pairs.push((keyed[a + x as usize].1, keyed[a + y as usize].1));
+            }
+        }
+    }
+    histogram(on_pool(pool, || {
+        use rayon::prelude::*;
+        pairs
+            .par_iter()
+            .filter_map(|&(x, y)| match party::compare(&feats[x as usize], &feats[y as usize]) {
+                party::Compared::Vector(g, _) => Some(g),
+                _ => None,
+            })
+            .collect()
+    }))
+}
+
+/// Each distinct comparison vector among the candidates, with how many pairs have it, in a fixed order.
+fn patterns(compared: &[(u32, u32, party::Compared)]) -> Vec<(fs::Gamma, f64)> {
+    histogram(compared.iter().filter_map(|(_, _, c)| if let party::Compared::Vector(g, _) = c { Some(*g) } else { None }).collect())
 }
 
 /// Runs `f` over `items` in `threads` contiguous chunks, keeping order.
@@ -229,21 +377,26 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
 
     // Parties.
     let parties = &records.parties;
-    let feats: Vec<party::PartyFeatures> = par_map(parties, config.threads, |chunk| {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(config.threads.max(1)).build().ok();
+    let mut feats: Vec<party::PartyFeatures> = par_map(parties, config.threads, |chunk| {
         let mut book = normalise::PhoneBook::new();
         chunk.iter().map(|p| party::features(p, &mut book)).collect()
     });
     config.observer.mark("party features");
+    let tf_norm = party::count_terms(&mut feats);
+    config.observer.mark("party term frequencies");
     let party_keys: Vec<Key> = par_map(parties, config.threads, |chunk| chunk.iter().map(|p| Key::from(p.source.key())).collect());
-    let mut keyed: Vec<(u64, u32)> = Vec::with_capacity(parties.len() * 8);
+    let mut keyed: Vec<(u64, u32)> = Vec::with_capacity(parties.len() * 12);
     let mut buf = Vec::new();
+    let phonetic = rphonetic::DoubleMetaphone::default();
     for (i, f) in feats.iter().enumerate() {
         buf.clear();
-        party::blocking_keys(f, &mut buf);
+        party::blocking_keys(f, &phonetic, &mut buf);
         buf.sort_unstable();
         buf.dedup();
         keyed.extend(buf.iter().map(|k| (*k, i as u32)));
     }
+    config.observer.mark("party blocking keys");
     keyed.sort_unstable();
     let mut cand: Vec<u64> = Vec::new();
     let mut start = 0;
@@ -253,7 +406,8 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
             end += 1;
         }
         let n = end - start;
-        if n > config.max_block {
+        let cap = party::block_limit(keyed[start].0, config.max_block);
+        if n > cap {
             plan.stats.skipped_blocks += 1;
         } else {
             for x in start..end {
@@ -268,18 +422,37 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
     cand.sort_unstable();
     cand.dedup();
     plan.stats.party_candidates = cand.len();
-    let suggest = config.suggest_threshold;
-    let mut scored: Vec<(u32, u32, party::Scored)> = par_map(&cand, config.threads, |chunk| {
-        chunk
-            .iter()
-            .filter_map(|&k| {
+    config.observer.mark("party candidates");
+    let compared: Vec<(u32, u32, party::Compared)> = on_pool(&pool, || {
+        use rayon::prelude::*;
+        cand.par_iter()
+            .map(|&k| {
                 let (a, b) = ((k >> 32) as u32, k as u32);
-                let s = party::compare(&feats[a as usize], &feats[b as usize]);
-                (s.score >= suggest).then_some((a, b, s))
+                (a, b, party::compare(&feats[a as usize], &feats[b as usize]))
             })
             .collect()
     });
     drop(cand);
+    config.observer.mark("party comparisons");
+    let random = random_pair_levels(&feats, &pool);
+    // Training sessions: pairs of records sharing a place train all but the
+    // place; pairs sharing a name train all but the name.
+    use fs::Comparison as C;
+    const BUT_PLACE: &[C] = &[C::Email, C::Phone, C::TaxNumber, C::GivenName, C::FamilyName, C::Company, C::StreetNumber, C::Street];
+    const BUT_NAME: &[C] = &[C::Email, C::Phone, C::TaxNumber, C::Company, C::StreetNumber, C::Street, C::City, C::Postcode, C::Region];
+    let by_place = session_patterns(&feats, party::place_key, &pool);
+    let by_name = session_patterns(&feats, party::name_key, &pool);
+    let sessions = [fs::Session { patterns: &by_place, trains: BUT_PLACE }, fs::Session { patterns: &by_name, trains: BUT_NAME }];
+    let n = feats.len() as f64;
+    let model = fs::Model::train(&sessions, &random, &patterns(&compared), n * (n - 1.0) / 2.0, tf_norm);
+    drop((by_place, by_name));
+    plan.model = Some(model.clone());
+    config.observer.mark("party model");
+    let suggest = config.suggest_threshold;
+    let mut scored: Vec<(u32, u32, party::Scored)> = on_pool(&pool, || {
+        use rayon::prelude::*;
+        compared.into_par_iter().filter_map(|(a, b, c)| party::Scored::of(c, &model, suggest).map(|s| (a, b, s))).collect()
+    });
     config.observer.mark("party blocking and scoring");
     // Decisions on pairs the scorer did not propose.
     let party_index = index_of(&party_keys, &decided);
@@ -287,7 +460,7 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
     for (l, r, state) in decided.iter() {
         if let (Some(&a), Some(&b)) = (party_index.get(l), party_index.get(r)) {
             if !scored_pairs.contains(&pair_key(a, b)) {
-                let s = party::Scored { score: if state == LinkState::Rejected { 0.0 } else { 1.0 }, method: Method::Manual, evidence: vec![link::Evidence::Borrowed("linked by the bookkeeper")], contact_contradicted: false };
+                let s = party::Scored { score: if state == LinkState::Rejected { 0.0 } else { 1.0 }, method: Method::Manual, evidence: vec![link::Evidence::Borrowed("linked by the bookkeeper")], hold: None, contact_contradicted: false };
                 scored.push((a.min(b), a.max(b), s));
             }
         }
@@ -315,6 +488,10 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
         if same_system && state == LinkState::Auto && s.contact_contradicted {
             state = LinkState::Suggested;
             s.evidence.push("held back: a different phone and street address in the same system".into());
+        }
+        if let Some(why) = s.hold.filter(|_| state == LinkState::Auto) {
+            state = LinkState::Suggested;
+            s.evidence.push(why.into());
         }
         let (l, r) = if ka <= kb { (ka, kb) } else { (kb, ka) };
         if state == LinkState::Rejected {
@@ -345,7 +522,12 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
         .enumerate()
         .map(|(i, f)| if f.parent.is_some() && !f.org { -(i as i64) - 1 } else { f.system * 2 + f.org as i64 })
         .collect();
-    let clusters = cluster::cluster(parties.len(), &slots, &edges, &cannot);
+    // Two records of one system may share a customer through a third only when
+    // the model, asked about the two of them, finds them alike enough.
+    let near = |x: u32, y: u32| {
+        party::Scored::of(party::compare(&feats[x as usize], &feats[y as usize]), &model, NEAR).is_some_and(|s| s.hold.is_none() && !s.contact_contradicted)
+    };
+    let clusters = cluster::cluster(parties.len(), &slots, &edges, &cannot, &near);
     for &e in &clusters.refused {
         let l = &mut party_links[edge_link[e]];
         if l.state == LinkState::Auto {
@@ -482,7 +664,7 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
             _ => -(i as i64) - 1,
         })
         .collect();
-    let dclusters = cluster::cluster(nodes.len(), &slots, &edges, &cannot);
+    let dclusters = cluster::cluster(nodes.len(), &slots, &edges, &cannot, &|_, _| false);
     for &e in &dclusters.refused {
         let l = &mut doc_links[edge_link[e]];
         if l.state == LinkState::Auto {

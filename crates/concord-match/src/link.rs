@@ -195,7 +195,7 @@ pub struct Link {
 impl Link {
     /// The evidence as one line: `same ABN; name similarity 0.93; same postcode`.
     pub fn evidence_text(&self) -> String {
-        self.evidence.join("; ")
+        self.evidence.iter().map(|e| crate::fs::describe(e).0).collect::<Vec<_>>().join("; ")
     }
 }
 
@@ -224,6 +224,16 @@ impl EvidenceSign {
     /// Reads the sign of one of the matcher's evidence phrases. Every phrase
     /// the matcher writes starts with a word that says which way it points.
     pub fn of(evidence: &str) -> EvidenceSign {
+        // A model weight points the way its sign says; a weak one (under a bit) is neutral.
+        if let Some(w) = crate::fs::Weight::parse(evidence) {
+            return if w.bits >= 1.0 {
+                EvidenceSign::For
+            } else if w.bits <= -1.0 {
+                EvidenceSign::Against
+            } else {
+                EvidenceSign::Neutral
+            };
+        }
         const FOR: &[&str] = &[
             "same ", "stored cross-reference", "reference names", "payment allocated", "refund of", "credit note against", "linked by the bookkeeper",
             "contact belongs", "both documents", "street similarity",
@@ -259,26 +269,19 @@ pub fn ordered<'a>(a: &'a str, b: &'a str) -> (&'a str, &'a str) {
     }
 }
 
-/// A graded phrase (`name similarity 0.93`, `dates 3 days apart`) from a
+/// A graded phrase (`dates 3 days apart`) from a
 /// table built once, so the hundreds of thousands of links that share a
 /// phrase share its text instead of each allocating it.
 pub(crate) fn phrase(kind: Phrase, value: f64) -> Evidence {
     use std::sync::OnceLock;
-    static TABLES: [OnceLock<Vec<String>>; 4] = [OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    static TABLES: [OnceLock<Vec<String>>; 1] = [OnceLock::new()];
     let (slot, size) = match kind {
-        Phrase::NameSimilarity => (0, 101),
-        Phrase::StreetSimilarity => (1, 101),
-        Phrase::CompanySimilarity => (2, 101),
-        Phrase::DaysApart => (3, 367),
+        Phrase::DaysApart => (0, 367),
     };
     let text = |i: usize| match kind {
-        Phrase::NameSimilarity => format!("name similarity {:.2}", i as f64 / 100.0),
-        Phrase::StreetSimilarity => format!("street similarity {:.2}", i as f64 / 100.0),
-        Phrase::CompanySimilarity => format!("company similarity {:.2}", i as f64 / 100.0),
         Phrase::DaysApart => format!("dates {i} days apart"),
     };
-    // Similarities are shown to two places, so they index by hundredths.
-    let index = if kind == Phrase::DaysApart { value } else { (value * 100.0).round() };
+    let index = value.round();
     if !(0.0..size as f64).contains(&index) {
         return text(index.max(0.0) as usize).into();
     }
@@ -289,9 +292,6 @@ pub(crate) fn phrase(kind: Phrase, value: f64) -> Evidence {
 /// The graded phrases [`phrase`] writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Phrase {
-    NameSimilarity,
-    StreetSimilarity,
-    CompanySimilarity,
     DaysApart,
 }
 
@@ -318,7 +318,6 @@ mod tests {
 
     #[test]
     fn phrases_read_as_written() {
-        assert_eq!(phrase(Phrase::NameSimilarity, 0.934), "name similarity 0.93", "similarities show two places");
         assert_eq!(phrase(Phrase::DaysApart, 3.0), "dates 3 days apart", "day gaps are whole days");
         assert_eq!(phrase(Phrase::DaysApart, 900.0), "dates 900 days apart", "gaps beyond the table are still written");
     }

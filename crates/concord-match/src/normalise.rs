@@ -163,19 +163,31 @@ const HONORIFICS: &[&str] = &["mr", "mrs", "ms", "miss", "dr", "prof", "mx", "si
 /// A person's name as tokens, given name(s) first: `Ng, Zoe` and `Zoe Ng` both
 /// give `["zoe", "ng"]`. Honorifics are dropped.
 pub fn person_tokens(given: Option<&str>, family: Option<&str>, display: Option<&str>) -> Vec<String> {
-    let given = given.map(fold).unwrap_or_default();
-    let family = family.map(fold).unwrap_or_default();
-    let text = if !given.is_empty() || !family.is_empty() {
-        format!("{given} {family}")
-    } else {
-        let d = display.unwrap_or("").trim();
-        match d.split_once(',') {
-            // "Family, Given" is the accounting systems' habit.
-            Some((f, g)) if !g.trim().is_empty() => format!("{} {}", fold(g), fold(f)),
-            _ => fold(d),
+    let (g, f) = person_parts(given, family, display);
+    g.split_whitespace().chain(f.split_whitespace()).map(str::to_string).collect()
+}
+
+/// A person's given and family names, folded, honorifics dropped. Without
+/// structured parts the display name is read: `Ng, Zoe` (the accounting
+/// systems' habit) as family `ng`, given `zoe`; `Zoe Ng` as given `zoe`,
+/// family `ng`; a longer name keeps its first word as the given name.
+pub fn person_parts(given: Option<&str>, family: Option<&str>, display: Option<&str>) -> (String, String) {
+    let clean = |s: &str| fold(s).split_whitespace().filter(|t| !HONORIFICS.contains(t)).collect::<Vec<_>>().join(" ");
+    let (g, f) = (given.map(clean).unwrap_or_default(), family.map(clean).unwrap_or_default());
+    if !g.is_empty() || !f.is_empty() {
+        return (g, f);
+    }
+    let d = display.unwrap_or("").trim();
+    if let Some((f, g)) = d.split_once(',') {
+        if !g.trim().is_empty() {
+            return (clean(g), clean(f));
         }
-    };
-    text.split_whitespace().filter(|t| !HONORIFICS.contains(t)).map(str::to_string).collect()
+    }
+    let all = clean(d);
+    match all.split_once(' ') {
+        Some((g, f)) => (g.to_string(), f.to_string()),
+        None => (String::new(), all),
+    }
 }
 
 const LEGAL_SUFFIXES: &[&str] = &[
@@ -262,6 +274,11 @@ pub fn street_type(street: &str) -> Option<&str> {
     street.split_whitespace().rev().find(|t| STREET_TYPES.contains(t))
 }
 
+/// The kind of street a normalised line written without spaces ends in (`creekcrescent` -> `crescent`).
+pub fn line_street_type(line: &str) -> Option<&'static str> {
+    STREET_TYPES.iter().copied().find(|t| line.ends_with(t))
+}
+
 /// Local parts of shared mailboxes: an office's, not a person's.
 const ROLE_MAILBOXES: &[&str] = &[
     "accounts", "account", "admin", "info", "office", "sales", "enquiries", "enquiry", "hello", "contact", "reception", "billing", "invoices",
@@ -307,142 +324,6 @@ pub fn country(raw: &str) -> String {
         "new zealand" | "nz" | "nzl" | "aotearoa" => "nz".to_string(),
         other => other.to_string(),
     }
-}
-
-/// Common English given-name variants, each group naming one person.
-const NICKNAMES: &[&[&str]] = &[
-    &["steven", "stephen", "steve"],
-    &["catherine", "katherine", "kathryn", "cathy", "kathy", "kate", "katie"],
-    &["john", "jon", "johnny", "jonathan"],
-    &["mohammed", "muhammad", "mohammad", "mohamed"],
-    &["sean", "shaun", "shawn"],
-    &["jeffrey", "geoffrey", "jeff", "geoff"],
-    &["phillip", "philip", "phil"],
-    &["alexandra", "alex", "alexander", "sandra", "sandy"],
-    &["thomas", "tom", "tommy"],
-    &["matthew", "matt"],
-    &["benjamin", "ben", "benny"],
-    &["samuel", "sam", "samantha"],
-    &["daniel", "dan", "danny"],
-    &["william", "will", "bill", "billy", "liam"],
-    &["robert", "rob", "bob", "bobby", "robbie"],
-    &["richard", "rick", "dick", "rich"],
-    &["michael", "mike", "mick", "mikey"],
-    &["james", "jim", "jimmy", "jamie"],
-    &["joseph", "joe", "joey"],
-    &["elizabeth", "liz", "beth", "betty", "eliza", "lizzie"],
-    &["margaret", "maggie", "meg", "peggy"],
-    &["jennifer", "jen", "jenny"],
-    &["christopher", "chris"],
-    &["christine", "christina", "chris", "tina"],
-    &["anthony", "tony"],
-    &["andrew", "andy", "drew"],
-    &["nicholas", "nick", "nicky"],
-    &["edward", "ed", "eddie", "ted"],
-    &["patrick", "pat", "paddy"],
-    &["patricia", "pat", "patty", "trish"],
-    &["susan", "sue", "susie"],
-    &["deborah", "debbie", "deb"],
-    &["rebecca", "becky", "bec"],
-    &["victoria", "vicky", "tori"],
-    &["jessica", "jess", "jessie"],
-    &["david", "dave"],
-    &["timothy", "tim"],
-    &["kenneth", "ken"],
-    &["gregory", "greg"],
-    &["charles", "charlie", "chuck"],
-    &["charlotte", "charlie", "lottie"],
-    &["frederick", "fred", "freddie"],
-    &["lawrence", "laurence", "larry"],
-    &["peter", "pete"],
-];
-
-/// Whether two (folded) given names are known variants of each other.
-pub fn nickname_of(a: &str, b: &str) -> bool {
-    a == b || NICKNAMES.iter().any(|g| g.contains(&a) && g.contains(&b))
-}
-
-/// How alike two name token lists are, 0.0 to 1.0, in either order: each
-/// token's best Jaro-Winkler match on the other side (known nickname pairs
-/// count as equal), averaged both ways. `Ng, Zoe` against `Zoe Ng` is 1.0.
-pub fn name_similarity<S: AsRef<str>>(a: &[S], b: &[S]) -> f64 {
-    if a.is_empty() || b.is_empty() {
-        return 0.0;
-    }
-    if same_tokens(a, b) {
-        return 1.0;
-    }
-    fn one_way<S: AsRef<str>>(a: &[S], b: &[S]) -> f64 {
-        let mut sum = 0.0;
-        for x in a {
-            sum += best_match(x.as_ref(), b);
-        }
-        sum / a.len() as f64
-    }
-    // The shorter list against the longer: a missing middle name costs little.
-    let (s, l) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    let short = one_way(s, l);
-    let long = one_way(l, s);
-    0.7 * short + 0.3 * long
-}
-
-fn same_tokens<S: AsRef<str>>(a: &[S], b: &[S]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.as_ref() == y.as_ref())
-}
-
-/// A token's best Jaro-Winkler match among `others` (a known nickname counts as 1).
-fn best_match<S: AsRef<str>>(x: &str, others: &[S]) -> f64 {
-    others.iter().map(|y| if nickname_of(x, y.as_ref()) { 1.0 } else { strsim::jaro_winkler(x, y.as_ref()) }).fold(0.0_f64, f64::max)
-}
-
-/// The worst best-match of any token of the shorter name in the longer one:
-/// low when one name part (say the given name) disagrees outright, even if the
-/// others agree, so `Zoe Ng` and `Tom Ng` are told apart.
-pub fn weakest_token<S: AsRef<str>>(a: &[S], b: &[S]) -> f64 {
-    if same_tokens(a, b) {
-        return 1.0;
-    }
-    let (s, l) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    s.iter().map(|x| best_match(x.as_ref(), l)).fold(1.0_f64, f64::min)
-}
-
-/// Jaro-Winkler similarity of two already-normalised strings.
-pub fn text_similarity(a: &str, b: &str) -> f64 {
-    if a == b {
-        return 1.0;
-    }
-    strsim::jaro_winkler(a, b)
-}
-
-/// A coarse sound-alike code for blocking on names with typos: first letter,
-/// then consonant classes with repeats and vowels removed, four characters.
-pub fn soundex(word: &str) -> String {
-    let mut out = String::new();
-    let mut last = '0';
-    for (i, c) in word.chars().filter(|c| c.is_ascii_alphabetic()).enumerate() {
-        let c = c.to_ascii_lowercase();
-        let code = match c {
-            'b' | 'f' | 'p' | 'v' => '1',
-            'c' | 'g' | 'j' | 'k' | 'q' | 's' | 'x' | 'z' => '2',
-            'd' | 't' => '3',
-            'l' => '4',
-            'm' | 'n' => '5',
-            'r' => '6',
-            _ => '0',
-        };
-        if i == 0 {
-            out.push(c);
-        } else if code != '0' && code != last {
-            out.push(code);
-        }
-        if c != 'h' && c != 'w' {
-            last = code;
-        }
-        if out.len() == 4 {
-            break;
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -505,14 +386,8 @@ mod tests {
         let a = person_tokens(None, None, Some("Ng, Zoe"));
         let b = person_tokens(Some("Zoe"), Some("Ng"), None);
         assert_eq!(a, b, "'Ng, Zoe' is 'Zoe Ng' written family-first");
-        assert_eq!(name_similarity(&a, &b), 1.0, "the same tokens must score 1");
-        let swapped = person_tokens(Some("Ng"), Some("Zoe"), None);
-        assert_eq!(name_similarity(&a, &swapped), 1.0, "swapped given/family still name the same person");
-        let nick = person_tokens(Some("Steve"), Some("Smith"), None);
-        let full = person_tokens(Some("Steven"), Some("Smith"), None);
-        assert_eq!(name_similarity(&nick, &full), 1.0, "a known nickname is the same given name");
-        let other = person_tokens(Some("Olivia"), Some("Brown"), None);
-        assert!(name_similarity(&full, &other) < 0.7, "different people must score low");
+        assert_eq!(person_parts(None, None, Some("Dr Anna van der Berg")), ("anna".to_string(), "van der berg".to_string()), "a display name's first word is the given name, the rest the family name");
+        assert_eq!(person_parts(Some("Mr Zoe"), Some("Ng"), Some("ignored")), ("zoe".to_string(), "ng".to_string()), "structured parts win over the display name, without honorifics");
     }
 
     #[test]
@@ -541,11 +416,5 @@ mod tests {
         assert_ne!(street_type("102 creek street"), street_type("102 creek crescent"), "a street and a crescent of one name are different places");
         assert!(is_role_email("accounts@joinery.com.au"), "accounts@ is an office's mailbox");
         assert!(!is_role_email("zoe.ng@gmail.com"), "a person's address is their own");
-    }
-
-    #[test]
-    fn soundex_groups_typos() {
-        assert_eq!(soundex("smith"), soundex("smyth"), "a vowel typo must share a sound code");
-        assert_ne!(soundex("smith"), soundex("jones"), "different names must not");
     }
 }

@@ -290,3 +290,28 @@ fn a_same_system_pair_with_other_phone_and_address_is_only_suggested() {
     let p = run(&r, &[]);
     assert!(p.discrepancies.iter().any(|d| d.kind == DiscrepancyKind::DuplicateParty), "a second shop account at the same address is a duplicate: {:#?}", p.links);
 }
+
+#[test]
+fn a_household_sharing_contact_details_is_only_suggested() {
+    // Tom Ng shares Zoe's e-mail, phone and address in the shop: a family account, not Zoe with a typo.
+    let mut r = business();
+    r.parties.push(person(2, Provider::Shopify, "s2", "Tom", "Ng", "zoe.ng@gmail.com", "0412 345 678"));
+    let p = run(&r, &[]);
+    for l in p.links.iter().filter(|l| l.left.ends_with("/s2") || l.right.ends_with("/s2")) {
+        assert_ne!(l.state, LinkState::Auto, "two given names on one e-mail and phone are for the bookkeeper to join: {} {:?}", l.left, l.evidence);
+    }
+    assert!(p.parties.iter().all(|c| !c.records.iter().any(|k| k.ends_with("/s2"))), "Tom joins no customer on his own: {:?}", p.parties);
+}
+
+#[test]
+fn evidence_names_each_fields_weight() {
+    let p = run(&business(), &[]);
+    let l = p.links.iter().find(|l| l.entity == EntityKind::Party).expect("Zoe's records link");
+    let weights: Vec<crate::fs::Weight> = l.evidence.iter().filter_map(|e| crate::fs::Weight::parse(e)).collect();
+    let fields: Vec<crate::fs::Comparison> = weights.iter().map(|w| w.comparison).collect();
+    for c in [crate::fs::Comparison::Email, crate::fs::Comparison::GivenName, crate::fs::Comparison::Postcode] {
+        assert!(fields.contains(&c), "every compared field carries its weight: {c:?} missing from {:?}", l.evidence);
+    }
+    assert!(weights.iter().all(|w| w.bits > 0.0), "every field agrees here, so every weight counts for the link: {:?}", l.evidence);
+    assert!(l.evidence_text().contains("same email (×"), "the evidence reads as words with the Bayes factor: {}", l.evidence_text());
+}
