@@ -409,6 +409,10 @@ impl Model {
     }
 }
 
+/// The range of weights (bits) whose codes are shared ([`Weight::shared_code`]).
+const CODE_MIN: f64 = -40.0;
+const CODE_MAX: f64 = 60.0;
+
 /// One field's contribution to a link: which comparison, its level, and its weight in bits.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Weight {
@@ -423,6 +427,33 @@ impl Weight {
         let mut s = String::with_capacity(20);
         let _ = write!(s, "{}:{}:{:+.1}", self.comparison.spec().code, self.comparison.level_name(self.level), self.bits);
         s
+    }
+
+    /// The code as shared text: weights to a tenth of a bit between
+    /// [`CODE_MIN`] and [`CODE_MAX`] come from a table built once, so the
+    /// hundreds of thousands of links that share a code share its text.
+    pub fn shared_code(&self) -> std::borrow::Cow<'static, str> {
+        use std::sync::OnceLock;
+        static TABLE: OnceLock<Vec<String>> = OnceLock::new();
+        let tenths = (self.bits * 10.0).round();
+        let steps = ((CODE_MAX - CODE_MIN) * 10.0) as usize + 1;
+        if !(CODE_MIN * 10.0..=CODE_MAX * 10.0).contains(&tenths) {
+            return self.code().into();
+        }
+        let table = TABLE.get_or_init(|| {
+            let mut t = Vec::with_capacity(COMPARISONS * MAX_LEVELS * steps);
+            for c in ALL {
+                for level in 1..=MAX_LEVELS as u8 {
+                    for i in 0..steps {
+                        let bits = CODE_MIN + i as f64 / 10.0;
+                        t.push(if level as usize <= c.levels() { Weight { comparison: c, level, bits }.code() } else { String::new() });
+                    }
+                }
+            }
+            t
+        });
+        let i = (self.comparison.index() * MAX_LEVELS + self.level as usize - 1) * steps + (tenths - CODE_MIN * 10.0) as usize;
+        std::borrow::Cow::Borrowed(table[i].as_str())
     }
 
     /// Reads a code written by [`Weight::code`].
@@ -523,6 +554,10 @@ mod tests {
         assert_eq!(text, "different family name (÷32)", "evidence against is shown as a divisor");
         assert_eq!(describe("held back: would join two records of one system"), ("held back: would join two records of one system".to_string(), None), "notes pass through as written");
         assert!(Weight::parse("email:maybe:+1.0").is_none(), "an unknown level is not a code");
+        for bits in [-39.96, -0.04, 0.0, 3.14, 59.95, 75.0] {
+            let w = Weight { comparison: Comparison::Postcode, level: 3, bits };
+            assert_eq!(w.shared_code(), w.code(), "a shared code reads as the code written afresh ({bits})");
+        }
     }
 
     #[test]

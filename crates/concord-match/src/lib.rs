@@ -386,40 +386,64 @@ pub fn plan(records: &Records, decisions: &[LinkDecision], policy: &Policy, conf
     let tf_norm = party::count_terms(&mut feats);
     config.observer.mark("party term frequencies");
     let party_keys: Vec<Key> = par_map(parties, config.threads, |chunk| chunk.iter().map(|p| Key::from(p.source.key())).collect());
-    let mut keyed: Vec<(u64, u32)> = Vec::with_capacity(parties.len() * 12);
-    let mut buf = Vec::new();
-    let phonetic = rphonetic::DoubleMetaphone::default();
-    for (i, f) in feats.iter().enumerate() {
-        buf.clear();
-        party::blocking_keys(f, &phonetic, &mut buf);
-        buf.sort_unstable();
-        buf.dedup();
-        keyed.extend(buf.iter().map(|k| (*k, i as u32)));
-    }
+    // Each entry is one blocking key and one record in a u64: the key's top
+    // bits (its rule's class and most of its hash) over the record's index,
+    // so the sort is of plain integers. Two keys that agree on those bits and
+    // differ below only share a block by chance: a few extra candidates, compared like any other.
+    let index_bits = (usize::BITS - parties.len().max(2).leading_zeros()).max(16);
+    let index_mask = (1u64 << index_bits) - 1;
+    let mut keyed: Vec<u64> = on_pool(&pool, || {
+        use rayon::prelude::*;
+        feats
+            .par_iter()
+            .enumerate()
+            .map_init(party::Sounds::default, |sounds, (i, f)| {
+                let mut buf = Vec::with_capacity(32);
+                party::blocking_keys(f, sounds, &mut buf);
+                for k in buf.iter_mut() {
+                    *k = (*k & !index_mask) | i as u64;
+                }
+                buf.sort_unstable();
+                buf.dedup();
+                buf
+            })
+            .flatten_iter()
+            .collect()
+    });
     config.observer.mark("party blocking keys");
-    keyed.sort_unstable();
-    let mut cand: Vec<u64> = Vec::new();
+    on_pool(&pool, || {
+        use rayon::prelude::*;
+        keyed.par_sort_unstable();
+    });
+    // The blocks compared, as ranges of `keyed`; counted first so the pair list is allocated once.
+    let mut blocks: Vec<(usize, usize)> = Vec::new();
     let mut start = 0;
     while start < keyed.len() {
+        let block = keyed[start] & !index_mask;
         let mut end = start + 1;
-        while end < keyed.len() && keyed[end].0 == keyed[start].0 {
+        while end < keyed.len() && keyed[end] & !index_mask == block {
             end += 1;
         }
-        let n = end - start;
-        let cap = party::block_limit(keyed[start].0, config.max_block);
-        if n > cap {
+        if end - start > party::block_limit(block, config.max_block) {
             plan.stats.skipped_blocks += 1;
-        } else {
-            for x in start..end {
-                for y in x + 1..end {
-                    cand.push(pair_key(keyed[x].1, keyed[y].1));
-                }
-            }
+        } else if end - start > 1 {
+            blocks.push((start, end));
         }
         start = end;
     }
-    drop(keyed);
-    cand.sort_unstable();
+    let mut cand: Vec<u64> = Vec::with_capacity(blocks.iter().map(|(a, b)| (b - a) * (b - a - 1) / 2).sum());
+    for &(a, b) in &blocks {
+        for x in a..b {
+            for y in x + 1..b {
+                cand.push(pair_key((keyed[x] & index_mask) as u32, (keyed[y] & index_mask) as u32));
+            }
+        }
+    }
+    drop((keyed, blocks));
+    on_pool(&pool, || {
+        use rayon::prelude::*;
+        cand.par_sort_unstable();
+    });
     cand.dedup();
     plan.stats.party_candidates = cand.len();
     config.observer.mark("party candidates");

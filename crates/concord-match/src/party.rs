@@ -378,10 +378,10 @@ const LOOSE_RULES: &[&str] = &["line", "sound-number"];
 
 /// Blocking keys of one record, hashed. Each key is one blocking rule; two
 /// records become a candidate pair when any key agrees, so the rules are OR-ed.
-pub(crate) fn blocking_keys(f: &PartyFeatures, phonetic: &DoubleMetaphone, out: &mut Vec<u64>) {
+pub(crate) fn blocking_keys(f: &PartyFeatures, phonetic: &mut Sounds, out: &mut Vec<u64>) {
     use std::hash::{Hash, Hasher};
     let mut push = |tag: &str, parts: &[&str]| {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
+        let mut h = rustc_hash::FxHasher::default();
         tag.hash(&mut h);
         for p in parts {
             p.hash(&mut h);
@@ -397,7 +397,7 @@ pub(crate) fn blocking_keys(f: &PartyFeatures, phonetic: &DoubleMetaphone, out: 
     };
     let given = spaceless(f.given());
     let family = spaceless(f.family());
-    let sound = |s: &str| if s.is_empty() { String::new() } else { phonetic.encode(s) };
+    let mut sound = |s: &str| phonetic.of(s);
     let (gs, fs) = (sound(&given), sound(&family));
     let both = !given.is_empty() && !family.is_empty();
     if both {
@@ -413,7 +413,7 @@ pub(crate) fn blocking_keys(f: &PartyFeatures, phonetic: &DoubleMetaphone, out: 
     for a in &f.addresses {
         // A name with the start of a street line: both postcode and suburb may be mistyped.
         for line in a.lines() {
-            let prefix: String = line.chars().take(5).collect();
+            let prefix = prefix(line, 5);
             for (tag, name) in [("given-line", &given), ("family-line", &family)] {
                 if !name.is_empty() {
                     push(tag, &[name, &prefix]);
@@ -423,7 +423,7 @@ pub(crate) fn blocking_keys(f: &PartyFeatures, phonetic: &DoubleMetaphone, out: 
                 push("sound-pc", &[&fs, a.postcode()]);
             }
         }
-        let mut starts: Vec<String> = a.lines().map(|l| l.chars().take(4).collect()).collect();
+        let mut starts: Vec<&str> = a.lines().map(|l| prefix(l, 4)).collect();
         if starts.len() >= 2 {
             starts.sort_unstable();
             push("lines", &[&starts[0], &starts[1]]);
@@ -445,13 +445,13 @@ pub(crate) fn blocking_keys(f: &PartyFeatures, phonetic: &DoubleMetaphone, out: 
                 push(tag, &["company", company, place]);
             }
             for line in a.lines() {
-                let prefix: String = line.chars().take(5).collect();
+                let prefix = prefix(line, 5);
                 push(tag, &["line", &prefix, place]);
             }
         }
         if let Some(n) = a.number() {
             for line in a.lines() {
-                let prefix: String = line.chars().take(5).collect();
+                let prefix = prefix(line, 5);
                 push("street", &[n, &prefix]);
             }
             if !fs.is_empty() {
@@ -478,6 +478,33 @@ pub(crate) fn blocking_keys(f: &PartyFeatures, phonetic: &DoubleMetaphone, out: 
     out.push(id(6, f.own_key));
 }
 
+/// Double Metaphone codes, remembered per name: a workspace has far fewer
+/// distinct names than records, and encoding is the costliest part of blocking.
+#[derive(Default)]
+pub(crate) struct Sounds {
+    encoder: DoubleMetaphone,
+    seen: rustc_hash::FxHashMap<String, String>,
+}
+
+impl Sounds {
+    fn of(&mut self, name: &str) -> String {
+        if name.is_empty() {
+            return String::new();
+        }
+        if let Some(code) = self.seen.get(name) {
+            return code.clone();
+        }
+        let code = self.encoder.encode(name);
+        self.seen.insert(name.to_string(), code.clone());
+        code
+    }
+}
+
+/// The first `n` characters of a text.
+fn prefix(s: &str, n: usize) -> &str {
+    s.char_indices().nth(n).map_or(s, |(i, _)| &s[..i])
+}
+
 /// What comparing two parties gave.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Compared {
@@ -493,6 +520,9 @@ pub(crate) enum Compared {
 /// at least 0.92), 3 (similar: at least 0.8), or `None` (unlike, or either
 /// empty: the caller says which), with the spaceless forms for further tests.
 fn spelling(x: &str, y: &str) -> Result<u8, (std::borrow::Cow<'static, str>, std::borrow::Cow<'static, str>)> {
+    if x == y {
+        return Ok(SAME);
+    }
     let (xs, ys) = (spaceless(x), spaceless(y));
     if xs == ys {
         return Ok(SAME);
@@ -551,7 +581,7 @@ fn text_level(x: &str, y: &str) -> u8 {
 
 /// Whether two short codes (house numbers, postcodes) are one edit apart.
 fn one_edit(x: &str, y: &str) -> bool {
-    x.len().max(y.len()) >= 2 && strsim::osa_distance(x, y) <= 1
+    x.len().max(y.len()) >= 2 && x.len().abs_diff(y.len()) <= 1 && strsim::osa_distance(x, y) <= 1
 }
 
 fn street_level(a: &AddressFeatures, b: &AddressFeatures) -> u8 {
@@ -664,7 +694,9 @@ pub(crate) fn compare(a: &PartyFeatures, b: &PartyFeatures) -> Compared {
     let (ga, fa, gb, fb) = (a.given(), a.family(), b.given(), b.family());
     let straight = (name_level(ga, gb, true), name_level(fa, fb, false));
     let score = |(x, y): (u8, u8)| rank(C::GivenName, x) + rank(C::FamilyName, y);
-    let swapped = if straight == (SAME, SAME) || ga.is_empty() || fa.is_empty() || gb.is_empty() || fb.is_empty() {
+    // Turned round only when a part disagrees as it stands.
+    let disagrees = straight.0 == C::GivenName.different() || straight.1 == C::FamilyName.different();
+    let swapped = if !disagrees || ga.is_empty() || fa.is_empty() || gb.is_empty() || fb.is_empty() {
         (0, 0)
     } else {
         (name_level(ga, fb, true), name_level(fa, gb, false))
@@ -751,7 +783,7 @@ impl Scored {
         Some(Scored {
             score,
             method,
-            evidence: model.weights(g, &tf).iter().map(|w| Evidence::Owned(w.code())).collect(),
+            evidence: model.weights(g, &tf).iter().map(|w| w.shared_code()).collect(),
             hold: household(g).then_some("held back: the given names differ (two people sharing contact details?)"),
             contact_contradicted: contact_contradicted(g),
         })
