@@ -425,7 +425,9 @@ impl Weight {
     /// The compact code a link stores: `given:close:+3.1`.
     pub fn code(&self) -> String {
         let mut s = String::with_capacity(20);
-        let _ = write!(s, "{}:{}:{:+.1}", self.comparison.spec().code, self.comparison.level_name(self.level), self.bits);
+        // To a tenth, and never "-0.0".
+        let tenth = (self.bits * 10.0).round() / 10.0 + 0.0;
+        let _ = write!(s, "{}:{}:{:+.1}", self.comparison.spec().code, self.comparison.level_name(self.level), tenth);
         s
     }
 
