@@ -646,8 +646,10 @@ mod tests {
         assert_eq!(summary.auto_links, 1, "Zoe Ng is in both spreadsheets and nobody else is: {summary:?}");
         let links = ws.links(Some("auto"), None).unwrap();
         assert_eq!((links[0].left_id.as_str(), links[0].right_id.as_str()), ("1", "A"), "the link names each row by its own id");
-        assert!(links[0].evidence.contains(&"same email".to_string()), "the evidence is kept: {:?}", links[0].evidence);
-        assert!(links[0].reasons.iter().any(|r| r.text == "same email" && r.sign == "for"), "each reason says which way it points: {:?}", links[0].reasons);
+        assert!(links[0].evidence.iter().any(|e| e.starts_with("same email (×")), "the evidence is kept, in words with its Bayes factor: {:?}", links[0].evidence);
+        let email = links[0].reasons.iter().find(|r| r.text.starts_with("same email")).expect("the e-mail's reason is listed");
+        assert_eq!(email.sign, "for", "each reason says which way it points: {:?}", links[0].reasons);
+        assert!(email.weight.is_some_and(|w| w > 0.0), "a model field carries its weight in bits: {email:?}");
         ws.decide_link(&links[0].left, &links[0].right, LinkAction::Unlink).unwrap();
         ws.run_matching().unwrap();
         let after = ws.links(None, None).unwrap();

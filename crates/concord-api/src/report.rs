@@ -957,6 +957,8 @@ fn duplicates(tx: &Connection, mut w: Out) -> Written {
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         let score: Option<f64> = r.get(9)?;
+        // A link's evidence is stored as weight codes; the report shows them in words.
+        let evidence = t(r, 10)?.map(|e| if r.get::<_, i64>(13).unwrap_or(1) == 0 { render_evidence(e) } else { e.to_string() });
         w.row(&[
             Cell::opt_text(t(r, 0)?),
             Cell::opt_text(t(r, 1)?),
@@ -968,8 +970,7 @@ fn duplicates(tx: &Connection, mut w: Out) -> Written {
             Cell::opt_text(t(r, 7)?),
             Cell::opt_text(t(r, 8)?),
             score.map_or(Cell::Empty, Cell::Number),
-            // A link's evidence is stored as weight codes; the report shows them in words.
-            Cell::opt_text(t(r, 10)?.map(|e| if r.get::<_, i64>(13).unwrap_or(1) == 0 { render_evidence(&e) } else { e })),
+            Cell::opt_text(evidence.as_deref()),
             Cell::amount(t(r, 11)?),
             currency(t(r, 12)?),
         ])?;

@@ -180,7 +180,11 @@ export function sampleConflicts(count = 24): ConflictView[] {
   return out;
 }
 
-function linkView(left: string, right: string, state: string, method: string, score: number, evidence: string[]): LinkView {
+/** Evidence as the backend renders it: words with the Bayes factor, and the weight in bits where the model gave one. */
+type Reason = string | [string, number];
+
+function linkView(left: string, right: string, state: string, method: string, score: number, reasons: Reason[]): LinkView {
+  const evidence = reasons.map((r) => (typeof r === "string" ? r : r[0]));
   const [ls, lo, lid] = left.split("/");
   const [rs, ro, rid] = right.split("/");
   const name = (id: string | undefined) => SAMPLE_SYSTEMS.find((s) => String(s.id) === id)?.system ?? id ?? "";
@@ -197,7 +201,11 @@ function linkView(left: string, right: string, state: string, method: string, sc
     score,
     evidence,
     sameSystem: ls === rs,
-    reasons: evidence.map((text) => ({ text, sign: text.startsWith("different") ? "against" : text.startsWith("same") ? "for" : "neutral" })),
+    reasons: reasons.map((r) =>
+      typeof r === "string"
+        ? { text: r, sign: r.startsWith("different") ? "against" : r.startsWith("same") ? "for" : "neutral" }
+        : { text: r[0], sign: r[1] >= 1 ? "for" : r[1] <= -1 ? "against" : "neutral", weight: r[1] },
+    ),
     leftObject: lo ?? "",
     rightObject: ro ?? "",
     autoThreshold: 0.9,
@@ -205,10 +213,15 @@ function linkView(left: string, right: string, state: string, method: string, sc
 }
 
 export function sampleLinks(): LinkView[] {
-  const link = (left: string, right: string, state: string, method: string, score: number, evidence: string[]): LinkView => linkView(left, right, state, method, score, evidence);
+  const link = (left: string, right: string, state: string, method: string, score: number, evidence: Reason[]): LinkView => linkView(left, right, state, method, score, evidence);
   return [
     link("1/contacts/1001", "3/contacts/1001", "auto", "tax_number", 1, ["same ABN 51 824 753 556"]),
-    link("1/contacts/1002", "3/contacts/1002", "suggested", "probabilistic", 0.82, ["name similarity 0.91", "same postcode 4000", "different phone"]),
+    link("1/contacts/1002", "3/contacts/1002", "suggested", "probabilistic", 0.82, [
+      ["given name: close spelling (×26)", 4.7],
+      ["same family name (×24)", 4.6],
+      ["same postcode (×210)", 7.7],
+      ["different phone (÷6.5)", -2.7],
+    ]),
     link("2/customers/1003", "3/contacts/1003", "suggested", "email", 0.88, ["same email accounts1003@example.com.au"]),
     link("1/contacts/1004", "1/contacts/1044", "suggested", "phone", 0.77, ["same phone +61 7 31001004"]),
   ];

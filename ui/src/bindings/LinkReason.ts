@@ -5,10 +5,15 @@
  */
 export type LinkReason = { 
 /**
- * The phrase: `same email`, `different phone`, `name similarity 0.93`.
+ * The phrase: `same email (×4,096)`, `given name: close spelling (×6.2)`, `different phone (÷12)`.
  */
 text: string, 
 /**
- * `for` (the records agree), `against` (they disagree) or `neutral` (a graded comparison or a note).
+ * `for` (the records agree), `against` (they disagree) or `neutral` (a weak weight or a note).
  */
-sign: string, };
+sign: string, 
+/**
+ * The field's weight in the link's match probability, in bits (log2 of its
+ * Bayes factor), for the model's fields; none for notes.
+ */
+weight?: number, };

@@ -144,7 +144,11 @@ export function LinkTable() {
                       <span className="muted small">{METHODS[l.method] ?? l.method}</span>
                       <ul className="evidence">
                         {(l.reasons.length > 0 ? l.reasons : l.evidence.map((text) => ({ text, sign: "neutral" }))).map((r) => (
-                          <li key={r.text} className={`evidence-${r.sign}`}>
+                          <li
+                            key={r.text}
+                            className={`evidence-${r.sign}`}
+                            title={r.weight === undefined ? undefined : `${r.weight > 0 ? "+" : ""}${r.weight.toFixed(1)} bits of evidence ${r.weight >= 0 ? "for" : "against"} the link`}
+                          >
                             <span aria-hidden="true">{r.sign === "for" ? "✓ " : r.sign === "against" ? "✗ " : "• "}</span>
                             {r.sign === "against" && <span className="visually-hidden">against: </span>}
                             {r.text}

@@ -13,7 +13,8 @@ describe("matches", () => {
     renderWithBackend(<MatchesView />, backend);
     const rows = await screen.findAllByTestId("link-row");
     expect(rows.length, "suggested links are listed first").toBeGreaterThan(0);
-    expect(rows[0], "each shows why it was suggested").toHaveTextContent("name similarity 0.91");
+    expect(rows[0], "each shows why it was suggested, field by field").toHaveTextContent("given name: close spelling (×26)");
+    expect(within(rows[0]!).getByText(/different phone/).closest("li"), "each field's weight is shown in bits").toHaveAttribute("title", "-2.7 bits of evidence against the link");
     await userEvent.setup().click(within(rows[0]!).getByTestId("link-confirm"));
     await waitFor(() => expect(decide, "confirm names both records").toHaveBeenCalledWith("1/contacts/1002", "3/contacts/1002", "confirm"));
     expect(await within(rows[0]!).findByText("confirmed"), "the row shows the decision").toBeInTheDocument();
