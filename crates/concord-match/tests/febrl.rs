@@ -17,7 +17,7 @@ mod support {
     pub mod febrl;
 }
 
-use support::febrl::{auto_pairs, load, run, Score};
+use support::febrl::{auto_pairs, customer_pairs, load, run, Score};
 
 fn check(name: &'static str, floor_f1: f64) {
     let d = match load(name) {
@@ -34,6 +34,9 @@ fn check(name: &'static str, floor_f1: f64) {
     let found = auto_pairs(&p);
     let missed: Vec<_> = d.truth.difference(&found).take(5).collect();
     let wrong: Vec<_> = found.difference(&d.truth).take(5).collect();
+    let c = Score::of(&customer_pairs(&p), &d.truth);
+    eprintln!("{name} as customers (pairs inside each linked customer): P {:.4} R {:.4} F1 {:.4}", c.precision, c.recall, c.f1);
+    assert!(c.precision >= 0.99, "{name}: customers that join different people (pairwise P {:.4}): clustering must not chain strangers", c.precision);
     assert!(s.f1 >= floor_f1, "{name}: F1 {:.4} is below the floor {floor_f1} (the peer's figure on the same fields); missed {missed:?}, wrong {wrong:?}", s.f1);
 }
 
