@@ -3,7 +3,6 @@
  * reject, and every other state to review or undo; plus linking two records by
  * hand by their keys (`connection/object/id`, as shown in each row).
  */
-import type { LinkReason } from "../bindings/LinkReason";
 import { useState } from "react";
 import type { ApiError, LinkAction, LinkView } from "../backend";
 import { useBackend } from "../backend/context";
@@ -144,7 +143,7 @@ export function LinkTable() {
                     <td>
                       <span className="muted small">{METHODS[l.method] ?? l.method}</span>
                       <ul className="evidence">
-                        {(l.reasons.length > 0 ? l.reasons : l.evidence.map((text): LinkReason => ({ text, sign: "neutral" }))).map((r) => (
+                        {(l.reasons.length > 0 ? l.reasons : l.evidence.map((text): LinkView["reasons"][number] => ({ text, sign: "neutral" }))).map((r) => (
                           <li
                             key={r.text}
                             className={`evidence-${r.sign}`}
