@@ -359,9 +359,9 @@ const WIDE: u64 = 2 << 62;
 const LOOSE: u64 = 3 << 62;
 
 /// The most records a block of a rule without a place is compared in.
-const WIDE_BLOCK: usize = 25;
+const WIDE_BLOCK: usize = 12;
 /// The most records a block of a loose rule is compared in.
-const LOOSE_BLOCK: usize = 8;
+const LOOSE_BLOCK: usize = 6;
 
 /// The most records a block with this key is compared in, given the plan's own limit.
 pub(crate) fn block_limit(key: u64, max_block: usize) -> usize {
@@ -546,8 +546,8 @@ fn name_level(x: &str, y: &str, given: bool) -> u8 {
         Ok(level) => return level,
         Err(forms) => forms,
     };
-    let shared_token = x.split(' ').any(|t| t.len() > 1 && y.split(' ').any(|u| u == t));
-    if shared_token || (xs.len() >= 5 && strsim::osa_distance(&xs, &ys) <= 2) {
+    let shared_token = x.contains(' ') || y.contains(' ');
+    if shared_token && x.split(' ').any(|t| t.len() > 1 && y.split(' ').any(|u| u == t)) {
         return 3;
     }
     if given && (xs.len() == 1 || ys.len() == 1) && xs.as_bytes()[0] == ys.as_bytes()[0] {
@@ -696,7 +696,9 @@ pub(crate) fn compare(a: &PartyFeatures, b: &PartyFeatures) -> Compared {
     let score = |(x, y): (u8, u8)| rank(C::GivenName, x) + rank(C::FamilyName, y);
     // Turned round only when a part disagrees as it stands.
     let disagrees = straight.0 == C::GivenName.different() || straight.1 == C::FamilyName.different();
-    let swapped = if !disagrees || ga.is_empty() || fa.is_empty() || gb.is_empty() || fb.is_empty() {
+    // A name turned round agrees at least in its first letters.
+    let initial = |x: &str, y: &str| x.as_bytes().first() == y.as_bytes().first();
+    let swapped = if !disagrees || ga.is_empty() || fa.is_empty() || gb.is_empty() || fb.is_empty() || !(initial(ga, fb) || initial(fa, gb)) {
         (0, 0)
     } else {
         (name_level(ga, fb, true), name_level(fa, gb, false))
